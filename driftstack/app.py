@@ -1,0 +1,109 @@
+"""The composition root: builds the store, application, projections, driver and HTTP app."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+import structlog
+from aiohttp import web
+
+from .access import Authenticator
+from .application import Driftstack
+from .consistency import ReadYourWrites
+from .drivers import build_driver
+from .drivers.base import DriverUnavailable
+from .http import account, audit, health, openapi, sessions
+from .http.context import SERVICES, Services
+from .http.middleware import request_context
+from .projections.accounts import AccountsProjection, AccountsReader, AccountsView
+from .projections.audit import AuditLogProjection, AuditLogReader, AuditLogView
+from .projections.runner import SupervisedProjection
+from .projections.sessions import SessionsProjection, SessionsReader, SessionsView
+from .sessions import SessionService
+from .settings import Settings
+from .store import Store, open_store
+
+log = structlog.get_logger()
+
+
+@dataclass
+class Projections:
+    sessions: SupervisedProjection
+    audit: SupervisedProjection
+    accounts: SupervisedProjection
+
+    def all(self) -> list[SupervisedProjection]:
+        return [self.sessions, self.audit, self.accounts]
+
+
+def start_projections(env: dict[str, str]) -> Projections:
+    projections = Projections(
+        sessions=SupervisedProjection(SessionsProjection, SessionsView, Driftstack, env),
+        audit=SupervisedProjection(AuditLogProjection, AuditLogView, Driftstack, env),
+        accounts=SupervisedProjection(AccountsProjection, AccountsView, Driftstack, env),
+    )
+    for projection in projections.all():
+        projection.start()
+    return projections
+
+
+async def _init_connection(conn: asyncpg.Connection) -> None:
+    await conn.set_type_codec("jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+
+
+async def build_app(settings: Settings, store: Store | None = None) -> web.Application:
+    """Everything the service runs, started; all of it stops with the aiohttp app's cleanup."""
+    store = store or await asyncio.to_thread(open_store, settings)
+    env = store.eventsourcing_env(pool_size=settings.pool_size)
+    application = await asyncio.to_thread(Driftstack, env)
+    projections = await asyncio.to_thread(start_projections, {**env, "POSTGRES_POOL_SIZE": "2"})
+    pool = await asyncpg.create_pool(
+        store.asyncpg_dsn(), min_size=2, max_size=max(4, settings.pool_size * 2), init=_init_connection
+    )
+    driver = build_driver(settings)
+    try:
+        await driver.start()
+        log.info("driver.started", browser=driver.description)
+    except DriverUnavailable as e:
+        log.error("driver.unavailable", error=str(e), hint=getattr(e, "hint", None))
+    consistency = ReadYourWrites()
+    session_service = SessionService(
+        application, driver, SessionsReader(pool), projections.sessions.progress, consistency, settings
+    )
+    await session_service.start()
+
+    web_app = web.Application(middlewares=[request_context], client_max_size=1024 * 1024)
+    web_app[SERVICES] = Services(
+        settings=settings,
+        authenticator=Authenticator(AccountsReader(pool), application),
+        sessions=session_service,
+        audit=AuditLogReader(pool),
+        audit_progress=projections.audit.progress,
+        consistency=consistency,
+        driver=driver,
+    )
+    for module in (sessions, audit, account, health, openapi):
+        web_app.add_routes(module.routes)
+
+    async def shut_down(_: web.Application) -> None:
+        await session_service.stop()
+        await driver.stop()
+        await pool.close()
+        await asyncio.to_thread(_stop_sync, projections, application)
+
+    web_app.on_cleanup.append(shut_down)
+    return web_app
+
+
+def _stop_sync(projections: Projections, application: Any) -> None:
+    for projection in projections.all():
+        projection.stop()
+    application.close()
+
+
+def serve(settings: Settings) -> None:
+    web.run_app(build_app(settings), host=settings.host, port=settings.port, print=None, access_log=None)

@@ -1,0 +1,182 @@
+"""The Session aggregate: one browser session's life, every change and every action a fact."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from eventsourcing.domain import Aggregate, event
+
+from .errors import SessionGone, SessionTimedOut
+
+LIVE = ("creating", "ready", "busy")
+TERMINAL = ("destroyed", "errored")
+IDLE_TIMEOUT = "idle_timeout"
+
+
+class Session(Aggregate):
+    """A session moves creating → ready → destroyed | errored; a terminal session takes no action.
+
+    `busy` is not a stored status: it is the live runtime's view of a `ready` session
+    while an action runs (recording it would double the events of every action).
+    """
+
+    @event("Created")
+    def __init__(
+        self,
+        account_id: str,
+        api_key_id: str,
+        archetype: str,
+        purpose: str,
+        label: str | None,
+        metadata: dict[str, Any] | None,
+        behavioral_profile: str | None,
+        profile_id: str | None,
+        node: str,
+    ) -> None:
+        self.account_id = account_id
+        self.api_key_id = api_key_id
+        self.archetype = archetype
+        self.purpose = purpose
+        self.label = label
+        self.metadata = metadata
+        self.behavioral_profile = behavioral_profile
+        self.profile_id = profile_id
+        self.node = node
+        self.status = "creating"
+        self.end_reason: str | None = None
+
+    @property
+    def public_id(self) -> str:
+        return f"ses_{self.id}"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status in TERMINAL
+
+    def check_can_act(self) -> None:
+        if self.status == "destroyed" and self.end_reason == IDLE_TIMEOUT:
+            raise SessionTimedOut(self.public_id, self.status, self.end_reason)
+        if self.is_terminal:
+            raise SessionGone(self.public_id, self.status, self.end_reason)
+
+    # Lifecycle
+
+    def become_ready(self, browser: str, duration_ms: int) -> None:
+        self.check_can_act()
+        self._provisioned(browser=browser, duration_ms=duration_ms)
+
+    @event("Provisioned")
+    def _provisioned(self, browser: str, duration_ms: int) -> None:
+        self.status = "ready"
+
+    def destroy(self, reason: str, api_key_id: str | None) -> bool:
+        """True when this call ended the session; destroying an ended session changes nothing."""
+        if self.is_terminal:
+            return False
+        self._destroyed(reason=reason, api_key_id=api_key_id)
+        return True
+
+    @event("Destroyed")
+    def _destroyed(self, reason: str, api_key_id: str | None) -> None:
+        self.status = "destroyed"
+        self.end_reason = reason
+
+    def fail(self, reason: str, detail: str) -> bool:
+        if self.is_terminal:
+            return False
+        self._errored(reason=reason, detail=detail)
+        return True
+
+    @event("Errored")
+    def _errored(self, reason: str, detail: str) -> None:
+        self.status = "errored"
+        self.end_reason = reason
+
+    # Actions: each records what was asked, how it ended and how long it took.
+
+    def record_navigation(
+        self, api_key_id: str, url: str, wait_until: str, final_url: str, title: str,
+        http_status: int | None, duration_ms: int,
+    ) -> None:
+        self.check_can_act()
+        self._navigated(
+            api_key_id=api_key_id, url=url, wait_until=wait_until, final_url=final_url,
+            title=title, http_status=http_status, duration_ms=duration_ms,
+        )
+
+    @event("Navigated")
+    def _navigated(
+        self, api_key_id: str, url: str, wait_until: str, final_url: str, title: str,
+        http_status: int | None, duration_ms: int,
+    ) -> None:
+        pass
+
+    def record_interaction(
+        self, api_key_id: str, details: dict[str, Any], url: str, title: str, duration_ms: int
+    ) -> None:
+        """`url` and `title` are where the page is afterwards: a tap or a key may navigate."""
+        self.check_can_act()
+        self._interacted(
+            api_key_id=api_key_id, details=details, url=url, title=title, duration_ms=duration_ms
+        )
+
+    @event("Interacted")
+    def _interacted(
+        self, api_key_id: str, details: dict[str, Any], url: str, title: str, duration_ms: int
+    ) -> None:
+        pass
+
+    def record_wait(
+        self, api_key_id: str, details: dict[str, Any], url: str, title: str, duration_ms: int
+    ) -> None:
+        self.check_can_act()
+        self._waited(
+            api_key_id=api_key_id, details=details, url=url, title=title, duration_ms=duration_ms
+        )
+
+    @event("Waited")
+    def _waited(
+        self, api_key_id: str, details: dict[str, Any], url: str, title: str, duration_ms: int
+    ) -> None:
+        pass
+
+    def record_state_read(self, api_key_id: str, url: str, byte_size: int, duration_ms: int) -> None:
+        self.check_can_act()
+        self._state_read(api_key_id=api_key_id, url=url, byte_size=byte_size, duration_ms=duration_ms)
+
+    @event("StateRead")
+    def _state_read(self, api_key_id: str, url: str, byte_size: int, duration_ms: int) -> None:
+        pass
+
+    def record_capture(
+        self, api_key_id: str, kind: str, full_page: bool, byte_size: int, duration_ms: int
+    ) -> None:
+        self.check_can_act()
+        self._captured(
+            api_key_id=api_key_id, kind=kind, full_page=full_page, byte_size=byte_size,
+            duration_ms=duration_ms,
+        )
+
+    @event("Captured")
+    def _captured(
+        self, api_key_id: str, kind: str, full_page: bool, byte_size: int, duration_ms: int
+    ) -> None:
+        pass
+
+    def record_failure(
+        self, api_key_id: str, action: str, details: dict[str, Any], reason: str, error: str,
+        duration_ms: int,
+    ) -> None:
+        """An action the browser could not do; the session itself stays usable."""
+        self.check_can_act()
+        self._action_failed(
+            api_key_id=api_key_id, action=action, details=details, reason=reason, error=error,
+            duration_ms=duration_ms,
+        )
+
+    @event("ActionFailed")
+    def _action_failed(
+        self, api_key_id: str, action: str, details: dict[str, Any], reason: str, error: str,
+        duration_ms: int,
+    ) -> None:
+        pass

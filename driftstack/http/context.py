@@ -1,0 +1,47 @@
+"""What handlers reach through the aiohttp application, and who is calling."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import structlog
+from aiohttp import web
+
+from ..access import Authenticator, Principal
+from ..consistency import ReadYourWrites
+from ..drivers.base import Driver
+from ..projections.audit import AuditLogReader
+from ..projections.progress import Progress
+from ..sessions import SessionService
+from ..settings import Settings
+
+ACCOUNT_HEADER = "X-Driftstack-Account"
+
+
+@dataclass(frozen=True)
+class Services:
+    settings: Settings
+    authenticator: Authenticator
+    sessions: SessionService
+    audit: AuditLogReader
+    audit_progress: Progress
+    consistency: ReadYourWrites
+    driver: Driver
+
+
+SERVICES = web.AppKey("services", Services)
+
+
+def services(request: web.Request) -> Services:
+    return request.app[SERVICES]
+
+
+async def caller(request: web.Request, scope: str) -> Principal:
+    """Authenticates the bearer key and checks it carries `scope`."""
+    header = request.headers.get("Authorization", "")
+    bearer = header[7:].strip() if header[:7].lower() == "bearer " else None
+    acting_for = request.headers.get(ACCOUNT_HEADER) or None
+    who = await services(request).authenticator.principal(bearer, acting_for)
+    who.require(scope)
+    structlog.contextvars.bind_contextvars(account_id=who.account_id, api_key_id=who.api_key_id)
+    return who

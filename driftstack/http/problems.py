@@ -1,0 +1,115 @@
+"""Problem details (RFC 9457): the one place a failure becomes an HTTP answer."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aiohttp import web
+
+from ..access import Forbidden, Unauthorized
+from ..domain.archetypes import UnknownArchetype
+from ..domain.errors import (
+    ConcurrencyLimitReached,
+    Conflict,
+    NotFound,
+    SessionGone,
+    SessionTimedOut,
+    ValidationFailed,
+)
+from ..drivers.base import DriverError, DriverUnavailable
+from ..sessions import CaptureTooLarge
+
+PROBLEM_BASE = "https://driftstack.dev/problems/"
+CONTENT_TYPE = "application/problem+json"
+CONCURRENCY_RETRY_AFTER_S = 5
+
+# slug → (status, title): every problem type the API answers with.
+TYPES: dict[str, tuple[int, str]] = {
+    "unauthorized": (401, "Unauthorized"),
+    "forbidden": (403, "Forbidden"),
+    "not-found": (404, "Not found"),
+    "method-not-allowed": (405, "Method not allowed"),
+    "session-timeout": (408, "Session idle timeout"),
+    "conflict": (409, "Conflict"),
+    "session-destroyed": (410, "Session destroyed"),
+    "payload-too-large": (413, "Payload too large"),
+    "unsupported-media-type": (415, "Unsupported media type"),
+    "validation-failed": (400, "Validation failed"),
+    "concurrency-limit": (429, "Concurrency limit"),
+    "tier-limit": (429, "Tier limit"),
+    "internal-error": (500, "Internal error"),
+    "driver-error": (502, "Driver error"),
+    "driver-not-integrated": (503, "Driver not integrated"),
+}
+
+
+def problem(
+    slug: str, detail: str, *, instance: str | None = None, headers: dict[str, str] | None = None,
+    **extensions: Any,
+) -> web.Response:
+    status, title = TYPES[slug]
+    body = {
+        "type": PROBLEM_BASE + slug, "title": title, "status": status, "detail": detail,
+        "instance": instance, **extensions,
+    }
+    return web.Response(
+        status=status, text=json.dumps(body), content_type=CONTENT_TYPE, headers=headers
+    )
+
+
+def from_exception(error: Exception, instance: str) -> web.Response | None:
+    """The problem for a known error type, or None for a bug."""
+    match error:
+        case Unauthorized():
+            return problem(
+                "unauthorized", str(error), instance=instance,
+                headers={"WWW-Authenticate": 'Bearer realm="driftstack"'},
+            )
+        case Forbidden():
+            return problem("forbidden", str(error), instance=instance)
+        case NotFound():
+            return problem("not-found", f"no {error.resource} {error.resource_id}", instance=instance)
+        case SessionTimedOut():
+            return problem(
+                "session-timeout",
+                f"session {error.session_id} was destroyed after sitting idle past its timeout",
+                instance=instance, session_status=error.status, reason=error.reason,
+            )
+        case SessionGone():
+            return problem(
+                "session-destroyed", f"{error}; create a new session", instance=instance,
+                session_status=error.status, reason=error.reason,
+            )
+        case ConcurrencyLimitReached():
+            return problem(
+                "concurrency-limit",
+                f"{error}; destroy a session or wait for one to end",
+                instance=instance, headers={"Retry-After": str(CONCURRENCY_RETRY_AFTER_S)},
+                limit=error.limit, current=error.current, resource="session", tier=error.tier,
+            )
+        case ValidationFailed():
+            return problem(
+                "validation-failed", str(error), instance=instance,
+                errors=[{"field": error.field, "message": error.message}],
+            )
+        case UnknownArchetype():
+            return problem(
+                "validation-failed", f"archetype: no persona named '{error}'", instance=instance,
+                errors=[{"field": "archetype", "message": "unknown archetype"}],
+            )
+        case Conflict():
+            return problem("conflict", str(error), instance=instance)
+        case CaptureTooLarge():
+            return problem(
+                "payload-too-large", str(error), instance=instance, limit=error.limit,
+                byte_size=error.byte_size,
+            )
+        case DriverUnavailable():
+            return problem(
+                "driver-not-integrated", f"no usable browser: {error}", instance=instance,
+                install=getattr(error, "hint", None),
+            )
+        case DriverError():
+            return problem("driver-error", str(error), instance=instance, reason=error.reason)
+    return None

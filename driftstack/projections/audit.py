@@ -1,0 +1,140 @@
+"""The audit log: one entry per meaningful event, serving `GET /v1/audit-log`."""
+
+from __future__ import annotations
+
+from functools import singledispatchmethod
+from typing import Any
+from uuid import UUID, uuid5
+
+import asyncpg
+from eventsourcing.persistence import Tracking
+from psycopg import Cursor
+from psycopg.rows import DictRow
+from psycopg.types.json import Jsonb
+
+from ..clock import iso
+from ..domain.account import Account
+from ..domain.api_key import ApiKey
+from ..domain.session import Session
+from .view import View, ViewProjection
+
+# The audit action each event is shown as; events not named here are bookkeeping
+# (a concurrency slot taken or freed) and stay out of the log.
+ACTIONS: dict[type[Any], str] = {
+    Session.Created: "session.created",
+    Session.Provisioned: "session.ready",
+    Session.Navigated: "session.navigated",
+    Session.Interacted: "session.interacted",
+    Session.Waited: "session.waited",
+    Session.StateRead: "session.state_read",
+    Session.Captured: "session.captured",
+    Session.ActionFailed: "session.action_failed",
+    Session.Destroyed: "session.destroyed",
+    Session.Errored: "session.errored",
+    Account.Created: "account.created",
+    Account.MemberAdded: "account.member_added",
+    ApiKey.Issued: "api_key.created",
+}
+_NOT_PAYLOAD = {"originator_id", "originator_version", "timestamp", "api_key_id", "key_hash"}
+
+
+def entry_id(originator_id: UUID, version: int) -> str:
+    """The same event always yields the same entry id (a rebuilt log keeps its ids)."""
+    return f"aud_{uuid5(originator_id, str(version))}"
+
+
+class AuditLogView(View):
+    ddl = (
+        "CREATE TABLE IF NOT EXISTS audit_log ("
+        " position bigint PRIMARY KEY, id text NOT NULL UNIQUE, account_id text NOT NULL,"
+        " api_key_id text, action text NOT NULL, resource_type text NOT NULL,"
+        " resource_id text NOT NULL, payload jsonb NOT NULL, occurred_at timestamptz NOT NULL)",
+        "CREATE INDEX IF NOT EXISTS audit_by_account ON audit_log (account_id, position DESC)",
+        "CREATE INDEX IF NOT EXISTS audit_by_resource"
+        " ON audit_log (account_id, resource_id, position DESC)",
+        "CREATE INDEX IF NOT EXISTS audit_by_action ON audit_log (account_id, action, position DESC)",
+        # Later events of a session do not repeat its account: the log remembers it here.
+        "CREATE TABLE IF NOT EXISTS audit_owners (resource_id text PRIMARY KEY, account_id text NOT NULL)",
+    )
+
+
+class AuditLogProjection(ViewProjection[AuditLogView]):
+    name = "audit_log"
+
+    @singledispatchmethod
+    def process_event(self, domain_event: Any, tracking: Tracking) -> None:
+        action = ACTIONS.get(type(domain_event))
+        if action is None:
+            self.apply(tracking)
+            return
+        resource_type, _ = action.split(".")
+        prefix = {"session": "ses", "account": "acc", "api_key": "key"}[resource_type]
+        resource_id = f"{prefix}_{domain_event.originator_id}"
+
+        def write(curs: Cursor[DictRow]) -> None:
+            account_id = self._owner(curs, domain_event, resource_type, resource_id)
+            payload = {k: v for k, v in domain_event.__dict__.items() if k not in _NOT_PAYLOAD}
+            curs.execute(
+                "INSERT INTO audit_log (position, id, account_id, api_key_id, action,"
+                " resource_type, resource_id, payload, occurred_at)"
+                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                (
+                    tracking.notification_id,
+                    entry_id(domain_event.originator_id, domain_event.originator_version),
+                    account_id, getattr(domain_event, "api_key_id", None), action, resource_type,
+                    resource_id, Jsonb(payload), domain_event.timestamp,
+                ),
+            )
+
+        self.apply(tracking, write)
+
+    @staticmethod
+    def _owner(curs: Cursor[DictRow], event: Any, resource_type: str, resource_id: str) -> str:
+        if resource_type == "account":
+            return resource_id
+        owner = getattr(event, "account_id", None)
+        if owner is not None:
+            curs.execute(
+                "INSERT INTO audit_owners VALUES (%s, %s) ON CONFLICT DO NOTHING", (resource_id, owner)
+            )
+            return str(owner)
+        curs.execute("SELECT account_id FROM audit_owners WHERE resource_id = %s", (resource_id,))
+        row = curs.fetchone()
+        if row is None:
+            raise LookupError(f"audit log: no owner known for {resource_id}")
+        return str(row["account_id"])
+
+
+class AuditLogReader:
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+
+    async def page(
+        self, account_id: str, *, limit: int, before: int | None, filters: dict[str, str]
+    ) -> list[dict[str, Any]]:
+        """Newest first; `before` is the position of the previous page's last entry."""
+        clauses = ["account_id = $1"]
+        args: list[Any] = [account_id]
+        for column in ("resource_type", "resource_id", "action"):
+            if column in filters:
+                args.append(filters[column])
+                clauses.append(f"{column} = ${len(args)}")
+        if before is not None:
+            args.append(before)
+            clauses.append(f"position < ${len(args)}")
+        args.append(limit)
+        rows = await self._pool.fetch(
+            "SELECT position, id, account_id, api_key_id, action, resource_type, resource_id,"
+            f" payload, occurred_at FROM audit_log WHERE {' AND '.join(clauses)}"
+            f" ORDER BY position DESC LIMIT ${len(args)}",
+            *args,
+        )
+        return [
+            {
+                "id": r["id"], "account_id": r["account_id"], "api_key_id": r["api_key_id"],
+                "action": r["action"], "resource_type": r["resource_type"],
+                "resource_id": r["resource_id"], "payload": r["payload"],
+                "occurred_at": iso(r["occurred_at"]), "_key": r["position"],
+            }
+            for r in rows
+        ]

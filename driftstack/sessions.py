@@ -1,0 +1,452 @@
+"""The session use cases: what each sessions endpoint does across events, views and browsers."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import time
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, TypeVar
+from uuid import UUID
+
+import structlog
+
+from .access import Principal
+from .application import Driftstack
+from .consistency import ReadYourWrites
+from .domain import ids
+from .domain.archetypes import resolve as resolve_archetype
+from .domain.behavior import BEHAVIORS
+from .domain.errors import NotFound, SessionGone, SessionTimedOut
+from .domain.session import IDLE_TIMEOUT, LIVE, Session
+from .domain.tiers import TIERS
+from .drivers.base import Driver, DriverError, DriverUnavailable, NavigationResult, Page
+from .live import LiveSession, LiveSessions
+from .projections.progress import Progress
+from .projections.sessions import SessionsReader, new_session_document
+from .settings import Settings
+
+log = structlog.get_logger()
+T = TypeVar("T")
+
+SCREENSHOT_CAP = 4 * 1024 * 1024
+PDF_CAP = 8 * 1024 * 1024
+DOM_SNAPSHOT_CAP = 8 * 1024 * 1024
+STATE_HTML_CAP = 4 * 1024 * 1024
+
+
+class CaptureTooLarge(Exception):
+    def __init__(self, kind: str, byte_size: int, limit: int) -> None:
+        super().__init__(f"the {kind} is {byte_size} bytes; the cap is {limit} bytes")
+        self.kind, self.byte_size, self.limit = kind, byte_size, limit
+
+
+@dataclass(frozen=True)
+class NewSession:
+    archetype: str
+    purpose: str
+    label: str | None
+    metadata: dict[str, Any] | None
+    behavioral_profile: str | None
+    profile_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Interaction:
+    type: str  # tap | type | scroll | press
+    selector: str | None
+    text: str | None = None
+    direction: str | None = None
+    pixels: int | None = None
+    key: str | None = None
+    timeout_ms: int | None = None
+
+    def audit_details(self) -> dict[str, Any]:
+        # Typed text may be a password: the log keeps its length, never the text.
+        details: dict[str, Any] = {"type": self.type, "selector": self.selector}
+        if self.type == "type":
+            details["text_length"] = len(self.text or "")
+        elif self.type == "scroll":
+            details.update(direction=self.direction, pixels=self.pixels)
+        elif self.type == "press":
+            details["key"] = self.key
+        return details
+
+
+@dataclass(frozen=True)
+class WaitFor:
+    kind: str  # selector | navigation | duration
+    selector: str | None = None
+    timeout_ms: int | None = None
+    duration_ms: int | None = None
+
+
+class SessionService:
+    def __init__(
+        self, app: Driftstack, driver: Driver, reader: SessionsReader, progress: Progress,
+        consistency: ReadYourWrites, settings: Settings,
+    ) -> None:
+        self._app = app
+        self._driver = driver
+        self._reader = reader
+        self._progress = progress
+        self._consistency = consistency
+        self._settings = settings
+        self.live = LiveSessions()
+        self._executor = ThreadPoolExecutor(max_workers=8, thread_name_prefix="app")
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._reaper: asyncio.Task[None] | None = None
+
+    # Running
+
+    async def _call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, lambda: fn(*args, **kwargs))
+
+    def _spawn(self, coro: Awaitable[Any]) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def start(self) -> None:
+        failed = await self._call(
+            self._app.fail_sessions_of_node, self._settings.node_id, "service_restarted",
+            "the service stopped while this session was live; its browser ended with it",
+        )
+        if failed:
+            log.warning("sessions.failed_after_restart", count=len(failed), session_ids=failed)
+        self._reaper = asyncio.create_task(self._reap_idle())
+
+    async def stop(self) -> None:
+        if self._reaper is not None:
+            self._reaper.cancel()
+        for live in self.live.all():
+            await self._end(live.uuid, lambda s: s.destroy("service_stopped", None))
+        for task in list(self._tasks):
+            task.cancel()
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+    # Create, read, destroy
+
+    async def create(self, who: Principal, spec: NewSession, *, wait: bool) -> dict[str, Any]:
+        if not self._driver.available:
+            raise DriverUnavailable(getattr(self._driver, "hint", "no browser is available"))
+        archetype = resolve_archetype(spec.archetype)
+        session, nid = await self._call(
+            self._app.create_session, who.account_id, api_key_id=who.api_key_id,
+            archetype=archetype.slug, purpose=spec.purpose, label=spec.label,
+            metadata=spec.metadata, behavioral_profile=spec.behavioral_profile,
+            profile_id=spec.profile_id, node=self._settings.node_id,
+        )
+        self._consistency.wrote(who.account_id, nid)
+        idle = self._settings.idle_timeout_s or TIERS[who.tier].idle_timeout_s
+        live = LiveSession(
+            uuid=session.id, account_id=who.account_id, archetype=archetype,
+            pacing=BEHAVIORS.get(spec.behavioral_profile or ""), idle_timeout_s=idle,
+        )
+        self.live.add(live)
+        log.info("session.created", session_id=live.public_id, account_id=who.account_id)
+        self._spawn(self._provision(live))
+        if wait:
+            await self._settled(live)
+            return await self.get(who, live.public_id)
+        return new_session_document(
+            session_id=session.id, created_at=session.created_on, **_created_fields(session)
+        )
+
+    async def _provision(self, live: LiveSession) -> None:
+        started = time.monotonic()
+        try:
+            page = await self._driver.open(
+                live.archetype, on_crash=lambda reason: self._spawn(self._crashed(live, reason))
+            )
+        except (DriverError, DriverUnavailable) as e:
+            live.failure = str(e)
+            await self._end(live.uuid, lambda s: s.fail("provisioning_failed", str(e)))
+            return
+        ms = _ms_since(started)
+        live.page = page
+        try:
+            nid = await self._call(
+                self._app.update_session, live.uuid,
+                lambda s: s.become_ready(browser=self._driver.description, duration_ms=ms),
+            )
+        except SessionGone:  # destroyed while its browser was starting
+            await page.close()
+            return
+        finally:
+            live.touch()
+            live.settled.set()
+        self._consistency.wrote(live.account_id, nid)
+        log.info("session.ready", session_id=live.public_id, ms=ms)
+
+    async def _settled(self, live: LiveSession) -> None:
+        try:
+            await asyncio.wait_for(live.settled.wait(), self._settings.provision_timeout_s)
+        except TimeoutError:
+            await self._end(
+                live.uuid, lambda s: s.fail("provisioning_timeout", "the browser did not start in time")
+            )
+
+    async def get(self, who: Principal, session_id: str) -> dict[str, Any]:
+        uuid = _uuid(session_id)
+        await self._consistency.settle(who.account_id, self._progress)
+        doc = await self._reader.get(who.account_id, uuid)
+        if doc is None:
+            raise NotFound("session", session_id)
+        return self._with_live_status(doc, uuid)
+
+    async def list(
+        self, who: Principal, *, limit: int, after: tuple[Any, UUID] | None, status: str | None
+    ) -> list[dict[str, Any]]:
+        await self._consistency.settle(who.account_id, self._progress)
+        statuses, only = ([status], None) if status else (None, None)
+        if status in ("ready", "busy"):
+            # busy is a ready session with an action under way: only the live runtime knows.
+            statuses, busy = ["ready"], self.live.busy_ids(who.account_id)
+            only = busy if status == "busy" else None
+        rows = await self._reader.page(
+            who.account_id, limit=limit, after=after, statuses=statuses, only_ids=only
+        )
+        rows = [self._with_live_status(r, r["_key"][1]) for r in rows]
+        if status == "ready":
+            rows = [r for r in rows if r["status"] == "ready"]
+        return rows
+
+    def _with_live_status(self, doc: dict[str, Any], uuid: UUID) -> dict[str, Any]:
+        live = self.live.get(uuid)
+        if live is not None and live.busy and doc["status"] == "ready":
+            doc["status"] = "busy"
+        return doc
+
+    async def destroy(self, who: Principal, session_id: str) -> None:
+        uuid = _uuid(session_id)
+        live = self.live.get(uuid)
+        if live is None or live.account_id != who.account_id:
+            await self._consistency.settle(who.account_id, self._progress)
+            if await self._reader.get(who.account_id, uuid) is None:
+                raise NotFound("session", session_id)
+        await self._end(uuid, lambda s: s.destroy("client_request", who.api_key_id))
+
+    async def _end(self, uuid: UUID, end: Callable[[Session], bool]) -> None:
+        """Records the end (destroyed or errored), frees the slot, then closes the browser."""
+        nid = await self._call(self._app.end_session, uuid, end)
+        live = self.live.pop(uuid)
+        if live is not None:
+            live.settled.set()
+            if nid:
+                self._consistency.wrote(live.account_id, nid)
+            if live.page is not None:
+                await live.page.close()
+
+    async def _crashed(self, live: LiveSession, reason: str) -> None:
+        log.warning("session.browser_crashed", session_id=live.public_id, reason=reason)
+        await self._end(live.uuid, lambda s: s.fail("browser_crashed", reason))
+
+    async def _reap_idle(self) -> None:
+        while True:
+            await asyncio.sleep(0.25)
+            for live in self.live.all():
+                if live.page is not None and not live.busy and live.idle_for() > live.idle_timeout_s:
+                    log.info("session.idle_timeout", session_id=live.public_id)
+                    try:
+                        await self._end(live.uuid, lambda s: s.destroy(IDLE_TIMEOUT, None))
+                    except Exception:  # noqa: BLE001  (one failure must not stop the reaper)
+                        log.exception("session.idle_timeout_failed", session_id=live.public_id)
+
+    # Actions
+
+    async def _live_for(self, who: Principal, session_id: str) -> LiveSession:
+        """The live session to act on, or the error that says why there is none."""
+        uuid = _uuid(session_id)
+        live = self.live.get(uuid)
+        if live is not None and live.account_id == who.account_id:
+            await self._settled(live)
+            if live.page is not None and self.live.get(uuid) is live:
+                return live
+        await self._consistency.settle(who.account_id, self._progress)
+        doc = await self._reader.get(who.account_id, uuid)
+        if doc is None:
+            raise NotFound("session", session_id)
+        if doc["status"] == "destroyed" and doc["reason"] == IDLE_TIMEOUT:
+            raise SessionTimedOut(session_id, doc["status"], doc["reason"])
+        if doc["status"] not in LIVE:
+            raise SessionGone(session_id, doc["status"], doc["reason"])
+        raise DriverError("unavailable", f"session {session_id} is not held by this node")
+
+    async def _act(
+        self, who: Principal, session_id: str, action: str, details: dict[str, Any],
+        run: Callable[[LiveSession, Page], Awaitable[T]],
+        record: Callable[[Session, T, int], None],
+    ) -> tuple[T, int]:
+        live = await self._live_for(who, session_id)
+        async with live.lock:
+            live.touch()
+            await live.think()
+            started = time.monotonic()
+            try:
+                assert live.page is not None
+                result = await run(live, live.page)
+            except DriverError as e:
+                ms = _ms_since(started)
+                live.touch()
+                await self._record(live, lambda s: s.record_failure(
+                    who.api_key_id, action, details, e.reason, str(e), ms))
+                raise
+            ms = _ms_since(started)
+            live.touch()
+        await self._record(live, lambda s: record(s, result, ms))
+        return result, ms
+
+    async def _record(self, live: LiveSession, change: Callable[[Session], None]) -> None:
+        if self.live.get(live.uuid) is not live:
+            # Ended (destroyed, timed out, crashed) while the action ran.
+            session = await self._call(self._app.get_session, live.uuid)
+            session.check_can_act()
+        nid = await self._call(self._app.update_session, live.uuid, change)
+        self._consistency.wrote(live.account_id, nid)
+
+    def _timeout(self, timeout_ms: int | None) -> int:
+        return timeout_ms or self._settings.action_timeout_ms
+
+    async def navigate(
+        self, who: Principal, session_id: str, url: str, wait_until: str, timeout_ms: int | None
+    ) -> dict[str, Any]:
+        async def run(live: LiveSession, page: Page) -> NavigationResult:
+            return await page.navigate(url, wait_until=wait_until, timeout_ms=self._timeout(timeout_ms))
+
+        def record(s: Session, r: NavigationResult, ms: int) -> None:
+            s.record_navigation(who.api_key_id, url, wait_until, r.url, r.title, r.http_status, ms)
+
+        result, ms = await self._act(who, session_id, "navigate", {"url": url}, run, record)
+        return {
+            "status": "ready", "current_url": result.url, "title": result.title,
+            "http_status": result.http_status, "duration_ms": ms,
+        }
+
+    async def interact(self, who: Principal, session_id: str, it: Interaction) -> dict[str, Any]:
+        timeout = self._timeout(it.timeout_ms)
+
+        async def run(live: LiveSession, page: Page) -> None:
+            if it.type == "tap":
+                await page.tap(it.selector or "", timeout_ms=timeout)
+            elif it.type == "type":
+                await page.type(
+                    it.selector, it.text or "", delay_ms=live.keystroke_delay_ms(), timeout_ms=timeout
+                )
+            elif it.type == "scroll":
+                await page.scroll(
+                    it.direction or "down", it.pixels or 0, selector=it.selector, timeout_ms=timeout
+                )
+            else:
+                await page.press(it.key or "", selector=it.selector, timeout_ms=timeout)
+
+        details = it.audit_details()
+        _, ms = await self._act(
+            who, session_id, "interact", details, _then_locate(run),
+            lambda s, where, ms: s.record_interaction(who.api_key_id, details, *where, ms),
+        )
+        return {"status": "ready", "type": it.type, "duration_ms": ms}
+
+    async def wait(self, who: Principal, session_id: str, w: WaitFor) -> dict[str, Any]:
+        timeout = self._timeout(w.timeout_ms)
+
+        async def run(live: LiveSession, page: Page) -> None:
+            if w.kind == "selector":
+                await page.wait_for_selector(w.selector or "", timeout_ms=timeout)
+            elif w.kind == "navigation":
+                await page.wait_for_navigation(timeout_ms=timeout)
+            else:
+                await asyncio.sleep((w.duration_ms or 0) / 1000)
+
+        details = {k: v for k, v in vars(w).items() if v is not None}
+        _, ms = await self._act(
+            who, session_id, "wait", details, _then_locate(run),
+            lambda s, where, ms: s.record_wait(who.api_key_id, details, *where, ms),
+        )
+        return {"status": "ready", "kind": w.kind, "duration_ms": ms}
+
+    async def state(self, who: Principal, session_id: str) -> dict[str, Any]:
+        async def run(live: LiveSession, page: Page) -> dict[str, Any]:
+            st = await page.state()
+            html = st.html.encode()
+            truncated = len(html) > STATE_HTML_CAP
+            return {
+                "url": st.url, "title": st.title,
+                "html": html[:STATE_HTML_CAP].decode(errors="ignore") if truncated else st.html,
+                "html_truncated": truncated, "viewport": st.viewport, "cookies": st.cookies,
+                "byte_size": len(html),
+            }
+
+        result, ms = await self._act(
+            who, session_id, "state", {}, run,
+            lambda s, r, ms: s.record_state_read(who.api_key_id, r["url"], r["byte_size"], ms),
+        )
+        return {**result, "duration_ms": ms}
+
+    async def capture(
+        self, who: Principal, session_id: str, kind: str, full_page: bool
+    ) -> dict[str, Any]:
+        async def run(live: LiveSession, page: Page) -> bytes:
+            if kind == "screenshot":
+                data = await page.screenshot(full_page=full_page)
+                _check_cap(kind, data, SCREENSHOT_CAP)
+            elif kind == "pdf":
+                data = await page.pdf()
+                _check_cap(kind, data, PDF_CAP)
+            else:
+                data = (await page.dom_snapshot()).encode()
+                _check_cap(kind, data, DOM_SNAPSHOT_CAP)
+            return data
+
+        data, ms = await self._act(
+            who, session_id, "capture", {"kind": kind, "full_page": full_page}, run,
+            lambda s, d, ms: s.record_capture(who.api_key_id, kind, full_page, len(d), ms),
+        )
+        if kind == "dom_snapshot":
+            payload, encoding = data.decode(), "utf-8"
+        else:
+            payload, encoding = base64.b64encode(data).decode(), "base64"
+        return {
+            "kind": kind, "data": payload, "encoding": encoding, "byte_size": len(data),
+            "duration_ms": ms,
+        }
+
+
+def _then_locate(
+    run: Callable[[LiveSession, Page], Awaitable[None]],
+) -> Callable[[LiveSession, Page], Awaitable[tuple[str, str]]]:
+    """The action, then where the page is afterwards (url, title)."""
+
+    async def located(live: LiveSession, page: Page) -> tuple[str, str]:
+        await run(live, page)
+        return await page.location()
+
+    return located
+
+
+def _check_cap(kind: str, data: bytes, limit: int) -> None:
+    if len(data) > limit:
+        raise CaptureTooLarge(kind, len(data), limit)
+
+
+def _uuid(session_id: str) -> UUID:
+    uuid = ids.parse_public_id(ids.SESSION, session_id)
+    if uuid is None:
+        raise NotFound("session", session_id)
+    return uuid
+
+
+def _ms_since(started: float) -> int:
+    return round((time.monotonic() - started) * 1000)
+
+
+def _created_fields(session: Session) -> dict[str, Any]:
+    return {
+        "account_id": session.account_id, "api_key_id": session.api_key_id,
+        "archetype": session.archetype, "purpose": session.purpose, "label": session.label,
+        "metadata": session.metadata, "behavioral_profile": session.behavioral_profile,
+        "profile_id": session.profile_id,
+    }

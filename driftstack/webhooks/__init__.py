@@ -1,0 +1,1 @@
+"""Signed webhook delivery (Standard Webhooks); filled in by the webhooks work."""
