@@ -46,6 +46,19 @@ def new_session_document(
     }
 
 
+FIELDS = tuple(
+    new_session_document(
+        session_id=UUID(int=0), account_id="", api_key_id="", archetype="", purpose="", label=None,
+        metadata=None, behavioral_profile=None, profile_id=None, created_at=datetime.now(),
+    )
+)
+
+
+def _ordered(doc: dict[str, Any]) -> dict[str, Any]:
+    # jsonb keeps keys in its own order; clients read the resource in the documented one.
+    return {name: doc.get(name) for name in FIELDS}
+
+
 class SessionsView(View):
     ddl = (
         "CREATE TABLE IF NOT EXISTS sessions ("
@@ -162,7 +175,7 @@ class SessionsReader:
         doc = await self._pool.fetchval(
             "SELECT doc FROM sessions WHERE id = $1 AND account_id = $2", session_id, account_id
         )
-        return dict(doc) if doc is not None else None
+        return _ordered(doc) if doc is not None else None
 
     async def page(
         self, account_id: str, *, limit: int, after: tuple[datetime, UUID] | None,
@@ -186,4 +199,4 @@ class SessionsReader:
             f" ORDER BY created_at DESC, id DESC LIMIT ${len(args)}",
             *args,
         )
-        return [{**dict(r["doc"]), "_key": (r["created_at"], r["id"])} for r in rows]
+        return [{**_ordered(r["doc"]), "_key": (r["created_at"], r["id"])} for r in rows]
