@@ -54,14 +54,19 @@ class Authenticator:
             raise Forbidden(f"no access to account {target}")
         role = "owner"
         if target != own:
-            role = dict(account["members"] or {}).get(own, "")
+            role = dict(account["members"] or {}).get(own, "") or await self._fresh_role(target, own)
             if not role:
                 raise Forbidden(f"this key's account is not a member of {target}")
         return Principal(
-            api_key_id=key["id"], key_account_id=own, account_id=target, account_name=account["name"],
+            api_key_id=key["id"],
+            key_account_id=own,
+            account_id=target,
+            account_name=account["name"],
             role=role,
-            scopes=frozenset(key["scopes"]), tier=account["tier"],
-            concurrency=account["concurrency"], profile_cap=account["profile_cap"],
+            scopes=frozenset(key["scopes"]),
+            tier=account["tier"],
+            concurrency=account["concurrency"],
+            profile_cap=account["profile_cap"],
         )
 
     async def _key(self, bearer: str) -> dict[str, Any] | None:
@@ -75,6 +80,15 @@ class Authenticator:
             return None
         return {"id": f"key_{key.id}", "account_id": key.account_id, "scopes": key.scopes}
 
+    async def _fresh_role(self, account_id: str, member_id: str) -> str:
+        # Membership granted a moment ago (by the CLI, in another process) may not be in the
+        # view yet: the event store has it.
+        try:
+            account = await asyncio.to_thread(self._app.get_account, account_id)
+        except Exception:  # noqa: BLE001  (unknown or malformed id: no membership)
+            return ""
+        return str(account.members.get(member_id, ""))
+
     async def _account(self, account_id: str) -> dict[str, Any] | None:
         found = await self._reader.account(account_id)
         if found is not None:
@@ -84,7 +98,11 @@ class Authenticator:
         except Exception:  # noqa: BLE001  (unknown or malformed id: simply no such account)
             return None
         return {
-            "id": account_id, "tier": account.tier, "concurrency": account.concurrency,
-            "profile_cap": account.profile_cap, "members": account.members, "name": account.name,
+            "id": account_id,
+            "tier": account.tier,
+            "concurrency": account.concurrency,
+            "profile_cap": account.profile_cap,
+            "members": account.members,
+            "name": account.name,
             "created_at": account.created_on,
         }

@@ -29,6 +29,10 @@ from .store import Store, open_store
 
 log = structlog.get_logger()
 
+_CATCH_UP_LOG_EVERY_S = 5.0
+# A view that cannot catch up (an event it keeps failing on) must not keep the API down for good.
+_CATCH_UP_LIMIT_S = 600.0
+
 
 @dataclass
 class Projections:
@@ -75,6 +79,7 @@ async def build_app(settings: Settings, store: Store | None = None) -> web.Appli
         application, driver, SessionsReader(pool), projections.sessions.progress, consistency, settings
     )
     await session_service.start()
+    await _catch_up(projections, await asyncio.to_thread(application.recorder.max_notification_id))
 
     web_app = web.Application(middlewares=[request_context], client_max_size=1024 * 1024)
     web_app[SERVICES] = Services(
@@ -97,6 +102,30 @@ async def build_app(settings: Settings, store: Store | None = None) -> web.Appli
 
     web_app.on_cleanup.append(shut_down)
     return web_app
+
+
+async def _catch_up(projections: Projections, head: int | None) -> None:
+    """Serves nothing until the views hold every event stored before this start.
+
+    A view rebuilt from scratch (or left behind while the service was down) would otherwise
+    answer reads from part of the history: sessions missing, or still `ready` after a restart
+    marked them errored.
+    """
+    if not head:
+        return
+    waited = 0.0
+    for projection in projections.all():
+        while not await projection.progress.reached(head, timeout=_CATCH_UP_LOG_EVERY_S):
+            waited += _CATCH_UP_LOG_EVERY_S
+            log.info(
+                "views.catching_up",
+                projection=projection.name,
+                position=projection.progress.position,
+                head=head,
+            )
+            if waited >= _CATCH_UP_LIMIT_S:
+                log.warning("views.behind", projection=projection.name, head=head)
+                return
 
 
 def _stop_sync(projections: Projections, application: Any) -> None:

@@ -1,4 +1,4 @@
-"""The `driftstack` command: run the service, and create accounts, members and keys."""
+"""The `driftstack` command: run the service, create accounts, members and keys, rebuild the views."""
 
 from __future__ import annotations
 
@@ -70,7 +70,24 @@ def _parser() -> argparse.ArgumentParser:
     key_create.add_argument("account_id")
     key_create.add_argument("--scopes", required=True, help="comma-separated: read,write,admin")
     key_create.add_argument("--name")
+
+    views = commands.add_parser("views", help="maintain the read models built from the events")
+    view_commands = views.add_subparsers(dest="action", required=True)
+    view_commands.add_parser(
+        "rebuild", help="with the service stopped: drop the views; its next start replays every event"
+    )
     return parser
+
+
+def _rebuild_views(settings: Settings) -> int:
+    from .projections.rebuild import rebuild_views
+    from .store import start_embedded_postgres
+
+    url = settings.database_url or start_embedded_postgres(settings.data_dir)
+    dropped = rebuild_views(url)
+    note = "the next start replays every event into the views"
+    print(json.dumps({"dropped": dropped, "note": note}, indent=2))
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -84,17 +101,30 @@ def main(argv: list[str] | None = None) -> int:
         serve(dataclasses.replace(settings, **overrides))
         return 0
     if args.command == "accounts" and args.action == "create":
-        return _with_application(settings, lambda app: _account_json(app.create_account(
-            args.name, args.tier, args.concurrency, args.profile_cap)))
+        return _with_application(
+            settings,
+            lambda app: _account_json(
+                app.create_account(args.name, args.tier, args.concurrency, args.profile_cap)
+            ),
+        )
+    if args.command == "views":
+        return _rebuild_views(settings)
     if args.command == "accounts" and args.action == "add-member":
-        return _with_application(settings, lambda app: _account_json(app.add_member(
-            args.owner_id, args.member_id, args.role)))
+        return _with_application(
+            settings, lambda app: _account_json(app.add_member(args.owner_id, args.member_id, args.role))
+        )
 
     def issue(app: Driftstack) -> dict[str, Any]:
-        key, plaintext = app.issue_key(args.account_id, [s.strip() for s in args.scopes.split(",") if s.strip()], args.name)
+        key, plaintext = app.issue_key(
+            args.account_id, [s.strip() for s in args.scopes.split(",") if s.strip()], args.name
+        )
         return {
-            "id": f"key_{key.id}", "key": plaintext, "account_id": key.account_id,
-            "scopes": key.scopes, "name": key.name, "created_at": iso(key.created_on),
+            "id": f"key_{key.id}",
+            "key": plaintext,
+            "account_id": key.account_id,
+            "scopes": key.scopes,
+            "name": key.name,
+            "created_at": iso(key.created_on),
             "note": "the key is shown once; only its SHA-256 hash is stored",
         }
 

@@ -85,8 +85,13 @@ class WaitFor:
 
 class SessionService:
     def __init__(
-        self, app: Driftstack, driver: Driver, reader: SessionsReader, progress: Progress,
-        consistency: ReadYourWrites, settings: Settings,
+        self,
+        app: Driftstack,
+        driver: Driver,
+        reader: SessionsReader,
+        progress: Progress,
+        consistency: ReadYourWrites,
+        settings: Settings,
     ) -> None:
         self._app = app
         self._driver = driver
@@ -112,7 +117,9 @@ class SessionService:
 
     async def start(self) -> None:
         failed = await self._call(
-            self._app.fail_sessions_of_node, self._settings.node_id, "service_restarted",
+            self._app.fail_sessions_of_node,
+            self._settings.node_id,
+            "service_restarted",
             "the service stopped while this session was live; its browser ended with it",
         )
         if failed:
@@ -132,19 +139,28 @@ class SessionService:
 
     async def create(self, who: Principal, spec: NewSession, *, wait: bool) -> dict[str, Any]:
         if not self._driver.available:
-            raise DriverUnavailable(getattr(self._driver, "hint", "no browser is available"))
+            raise self._driver.failure or DriverUnavailable("no browser is available")
         archetype = resolve_archetype(spec.archetype)
         session, nid = await self._call(
-            self._app.create_session, who.account_id, api_key_id=who.api_key_id,
-            archetype=archetype.slug, purpose=spec.purpose, label=spec.label,
-            metadata=spec.metadata, behavioral_profile=spec.behavioral_profile,
-            profile_id=spec.profile_id, node=self._settings.node_id,
+            self._app.create_session,
+            who.account_id,
+            api_key_id=who.api_key_id,
+            archetype=archetype.slug,
+            purpose=spec.purpose,
+            label=spec.label,
+            metadata=spec.metadata,
+            behavioral_profile=spec.behavioral_profile,
+            profile_id=spec.profile_id,
+            node=self._settings.node_id,
         )
         self._consistency.wrote(who.account_id, nid)
         idle = self._settings.idle_timeout_s or TIERS[who.tier].idle_timeout_s
         live = LiveSession(
-            uuid=session.id, account_id=who.account_id, archetype=archetype,
-            pacing=BEHAVIORS.get(spec.behavioral_profile or ""), idle_timeout_s=idle,
+            uuid=session.id,
+            account_id=who.account_id,
+            archetype=archetype,
+            pacing=BEHAVIORS.get(spec.behavioral_profile or ""),
+            idle_timeout_s=idle,
         )
         self.live.add(live)
         log.info("session.created", session_id=live.public_id, account_id=who.account_id)
@@ -163,14 +179,15 @@ class SessionService:
                 live.archetype, on_crash=lambda reason: self._spawn(self._crashed(live, reason))
             )
         except (DriverError, DriverUnavailable) as e:
-            live.failure = str(e)
-            await self._end(live.uuid, lambda s: s.fail("provisioning_failed", str(e)))
+            failure = live.failure = str(e)
+            await self._end(live.uuid, lambda s: s.fail("provisioning_failed", failure))
             return
         ms = _ms_since(started)
         live.page = page
         try:
             nid = await self._call(
-                self._app.update_session, live.uuid,
+                self._app.update_session,
+                live.uuid,
                 lambda s: s.become_ready(browser=self._driver.description, duration_ms=ms),
             )
         except SessionGone:  # destroyed while its browser was starting
@@ -253,7 +270,7 @@ class SessionService:
                     log.info("session.idle_timeout", session_id=live.public_id)
                     try:
                         await self._end(live.uuid, lambda s: s.destroy(IDLE_TIMEOUT, None))
-                    except Exception:  # noqa: BLE001  (one failure must not stop the reaper)
+                    except Exception:
                         log.exception("session.idle_timeout_failed", session_id=live.public_id)
 
     # Actions
@@ -277,7 +294,11 @@ class SessionService:
         raise DriverError("unavailable", f"session {session_id} is not held by this node")
 
     async def _act(
-        self, who: Principal, session_id: str, action: str, details: dict[str, Any],
+        self,
+        who: Principal,
+        session_id: str,
+        action: str,
+        details: dict[str, Any],
         run: Callable[[LiveSession, Page], Awaitable[T]],
         record: Callable[[Session, T, int], None],
     ) -> tuple[T, int]:
@@ -290,10 +311,12 @@ class SessionService:
                 assert live.page is not None
                 result = await run(live, live.page)
             except DriverError as e:
-                ms = _ms_since(started)
+                ms, reason, error = _ms_since(started), e.reason, str(e)
                 live.touch()
-                await self._record(live, lambda s: s.record_failure(
-                    who.api_key_id, action, details, e.reason, str(e), ms))
+                await self._record(
+                    live,
+                    lambda s: s.record_failure(who.api_key_id, action, details, reason, error, ms),
+                )
                 raise
             ms = _ms_since(started)
             live.touch()
@@ -322,8 +345,11 @@ class SessionService:
 
         result, ms = await self._act(who, session_id, "navigate", {"url": url}, run, record)
         return {
-            "status": "ready", "current_url": result.url, "title": result.title,
-            "http_status": result.http_status, "duration_ms": ms,
+            "status": "ready",
+            "current_url": result.url,
+            "title": result.title,
+            "http_status": result.http_status,
+            "duration_ms": ms,
         }
 
     async def interact(self, who: Principal, session_id: str, it: Interaction) -> dict[str, Any]:
@@ -345,7 +371,11 @@ class SessionService:
 
         details = it.audit_details()
         _, ms = await self._act(
-            who, session_id, "interact", details, _then_locate(run),
+            who,
+            session_id,
+            "interact",
+            details,
+            _then_locate(run),
             lambda s, where, ms: s.record_interaction(who.api_key_id, details, *where, ms),
         )
         return {"status": "ready", "type": it.type, "duration_ms": ms}
@@ -363,7 +393,11 @@ class SessionService:
 
         details = {k: v for k, v in vars(w).items() if v is not None}
         _, ms = await self._act(
-            who, session_id, "wait", details, _then_locate(run),
+            who,
+            session_id,
+            "wait",
+            details,
+            _then_locate(run),
             lambda s, where, ms: s.record_wait(who.api_key_id, details, *where, ms),
         )
         return {"status": "ready", "kind": w.kind, "duration_ms": ms}
@@ -374,21 +408,26 @@ class SessionService:
             html = st.html.encode()
             truncated = len(html) > STATE_HTML_CAP
             return {
-                "url": st.url, "title": st.title,
+                "url": st.url,
+                "title": st.title,
                 "html": html[:STATE_HTML_CAP].decode(errors="ignore") if truncated else st.html,
-                "html_truncated": truncated, "viewport": st.viewport, "cookies": st.cookies,
+                "html_truncated": truncated,
+                "viewport": st.viewport,
+                "cookies": st.cookies,
                 "byte_size": len(html),
             }
 
         result, ms = await self._act(
-            who, session_id, "state", {}, run,
+            who,
+            session_id,
+            "state",
+            {},
+            run,
             lambda s, r, ms: s.record_state_read(who.api_key_id, r["url"], r["byte_size"], ms),
         )
         return {**result, "duration_ms": ms}
 
-    async def capture(
-        self, who: Principal, session_id: str, kind: str, full_page: bool
-    ) -> dict[str, Any]:
+    async def capture(self, who: Principal, session_id: str, kind: str, full_page: bool) -> dict[str, Any]:
         async def run(live: LiveSession, page: Page) -> bytes:
             if kind == "screenshot":
                 data = await page.screenshot(full_page=full_page)
@@ -402,7 +441,11 @@ class SessionService:
             return data
 
         data, ms = await self._act(
-            who, session_id, "capture", {"kind": kind, "full_page": full_page}, run,
+            who,
+            session_id,
+            "capture",
+            {"kind": kind, "full_page": full_page},
+            run,
             lambda s, d, ms: s.record_capture(who.api_key_id, kind, full_page, len(d), ms),
         )
         if kind == "dom_snapshot":
@@ -410,7 +453,10 @@ class SessionService:
         else:
             payload, encoding = base64.b64encode(data).decode(), "base64"
         return {
-            "kind": kind, "data": payload, "encoding": encoding, "byte_size": len(data),
+            "kind": kind,
+            "data": payload,
+            "encoding": encoding,
+            "byte_size": len(data),
             "duration_ms": ms,
         }
 
@@ -445,8 +491,12 @@ def _ms_since(started: float) -> int:
 
 def _created_fields(session: Session) -> dict[str, Any]:
     return {
-        "account_id": session.account_id, "api_key_id": session.api_key_id,
-        "archetype": session.archetype, "purpose": session.purpose, "label": session.label,
-        "metadata": session.metadata, "behavioral_profile": session.behavioral_profile,
+        "account_id": session.account_id,
+        "api_key_id": session.api_key_id,
+        "archetype": session.archetype,
+        "purpose": session.purpose,
+        "label": session.label,
+        "metadata": session.metadata,
+        "behavioral_profile": session.behavioral_profile,
         "profile_id": session.profile_id,
     }

@@ -55,9 +55,8 @@ class Store:
 
     def asyncpg_dsn(self) -> str:
         c = self.connection_parts()
-        return (
-            f"postgresql://{c['user']}@/{c['dbname']}?host={c['host']}&port={c['port']}"
-            + (f"&password={c['password']}" if c["password"] else "")
+        return f"postgresql://{c['user']}@/{c['dbname']}?host={c['host']}&port={c['port']}" + (
+            f"&password={c['password']}" if c["password"] else ""
         )
 
 

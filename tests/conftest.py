@@ -142,8 +142,11 @@ class Harness:
 
     async def account(self, tier: str = "api_starter", **caps: Any) -> str:
         account = await asyncio.to_thread(
-            self.application.create_account, f"acct-{secrets.token_hex(3)}", tier,
-            caps.get("concurrency"), caps.get("profile_cap"),
+            self.application.create_account,
+            f"acct-{secrets.token_hex(3)}",
+            tier,
+            caps.get("concurrency"),
+            caps.get("profile_cap"),
         )
         return f"acc_{account.id}"
 
@@ -164,9 +167,7 @@ StartDriftstack = Callable[..., Awaitable[Harness]]
 
 
 @pytest.fixture
-async def start_driftstack(
-    settings: Settings, aiohttp_server: Any
-) -> AsyncIterator[StartDriftstack]:
+async def start_driftstack(settings: Settings, aiohttp_server: Any) -> AsyncIterator[StartDriftstack]:
     """Starts Driftstack with settings overridden as a test needs (e.g. a short idle timeout)."""
     started: list[tuple[Driftstack, aiohttp.ClientSession]] = []
 
@@ -179,8 +180,11 @@ async def start_driftstack(
         http = aiohttp.ClientSession()
         started.append((application, http))
         return Harness(
-            base=f"http://127.0.0.1:{server.port}", settings=s, application=application,
-            http=http, web_app=web_app,
+            base=f"http://127.0.0.1:{server.port}",
+            settings=s,
+            application=application,
+            http=http,
+            web_app=web_app,
         )
 
     yield start

@@ -18,9 +18,7 @@ class Account(Aggregate):
     """
 
     @event("Created")
-    def __init__(
-        self, name: str, tier: str, concurrency: int | None, profile_cap: int | None
-    ) -> None:
+    def __init__(self, name: str, tier: str, concurrency: int | None, profile_cap: int | None) -> None:
         self.name = name
         self.tier = tier
         self.concurrency = concurrency

@@ -6,7 +6,6 @@ import random
 from dataclasses import dataclass
 
 
-
 @dataclass(frozen=True)
 class Pacing:
     """Pauses a person of this kind takes: before each action and between keystrokes (ms)."""

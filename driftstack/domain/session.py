@@ -95,19 +95,36 @@ class Session(Aggregate):
     # Actions: each records what was asked, how it ended and how long it took.
 
     def record_navigation(
-        self, api_key_id: str, url: str, wait_until: str, final_url: str, title: str,
-        http_status: int | None, duration_ms: int,
+        self,
+        api_key_id: str,
+        url: str,
+        wait_until: str,
+        final_url: str,
+        title: str,
+        http_status: int | None,
+        duration_ms: int,
     ) -> None:
         self.check_can_act()
         self._navigated(
-            api_key_id=api_key_id, url=url, wait_until=wait_until, final_url=final_url,
-            title=title, http_status=http_status, duration_ms=duration_ms,
+            api_key_id=api_key_id,
+            url=url,
+            wait_until=wait_until,
+            final_url=final_url,
+            title=title,
+            http_status=http_status,
+            duration_ms=duration_ms,
         )
 
     @event("Navigated")
     def _navigated(
-        self, api_key_id: str, url: str, wait_until: str, final_url: str, title: str,
-        http_status: int | None, duration_ms: int,
+        self,
+        api_key_id: str,
+        url: str,
+        wait_until: str,
+        final_url: str,
+        title: str,
+        http_status: int | None,
+        duration_ms: int,
     ) -> None:
         pass
 
@@ -130,9 +147,7 @@ class Session(Aggregate):
         self, api_key_id: str, details: dict[str, Any], url: str, title: str, duration_ms: int
     ) -> None:
         self.check_can_act()
-        self._waited(
-            api_key_id=api_key_id, details=details, url=url, title=title, duration_ms=duration_ms
-        )
+        self._waited(api_key_id=api_key_id, details=details, url=url, title=title, duration_ms=duration_ms)
 
     @event("Waited")
     def _waited(
@@ -153,7 +168,10 @@ class Session(Aggregate):
     ) -> None:
         self.check_can_act()
         self._captured(
-            api_key_id=api_key_id, kind=kind, full_page=full_page, byte_size=byte_size,
+            api_key_id=api_key_id,
+            kind=kind,
+            full_page=full_page,
+            byte_size=byte_size,
             duration_ms=duration_ms,
         )
 
@@ -164,19 +182,33 @@ class Session(Aggregate):
         pass
 
     def record_failure(
-        self, api_key_id: str, action: str, details: dict[str, Any], reason: str, error: str,
+        self,
+        api_key_id: str,
+        action: str,
+        details: dict[str, Any],
+        reason: str,
+        error: str,
         duration_ms: int,
     ) -> None:
         """An action the browser could not do; the session itself stays usable."""
         self.check_can_act()
         self._action_failed(
-            api_key_id=api_key_id, action=action, details=details, reason=reason, error=error,
+            api_key_id=api_key_id,
+            action=action,
+            details=details,
+            reason=reason,
+            error=error,
             duration_ms=duration_ms,
         )
 
     @event("ActionFailed")
     def _action_failed(
-        self, api_key_id: str, action: str, details: dict[str, Any], reason: str, error: str,
+        self,
+        api_key_id: str,
+        action: str,
+        details: dict[str, Any],
+        reason: str,
+        error: str,
         duration_ms: int,
     ) -> None:
         pass

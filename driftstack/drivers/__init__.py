@@ -17,13 +17,13 @@ from driftstack.drivers.base import (
 from driftstack.settings import Settings
 
 __all__ = [
+    "SYSTEM_CHROMIUMS",
     "Driver",
     "DriverError",
     "DriverUnavailable",
     "NavigationResult",
     "Page",
     "PageState",
-    "SYSTEM_CHROMIUMS",
     "build_driver",
     "playwright_executables",
 ]

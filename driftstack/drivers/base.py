@@ -68,21 +68,15 @@ class PageState:
 class Page(Protocol):
     """One live browser context with one page: the browser side of one session."""
 
-    async def navigate(
-        self, url: str, *, wait_until: str, timeout_ms: int
-    ) -> NavigationResult: ...
+    async def navigate(self, url: str, *, wait_until: str, timeout_ms: int) -> NavigationResult: ...
 
     async def tap(self, selector: str, *, timeout_ms: int) -> None:
         """A touch tap when the context has touch, else a mouse click."""
 
-    async def type(
-        self, selector: str | None, text: str, *, delay_ms: float, timeout_ms: int
-    ) -> None:
+    async def type(self, selector: str | None, text: str, *, delay_ms: float, timeout_ms: int) -> None:
         """Type keystroke by keystroke; selector None types into the focused element."""
 
-    async def scroll(
-        self, direction: str, pixels: int, *, selector: str | None, timeout_ms: int
-    ) -> None:
+    async def scroll(self, direction: str, pixels: int, *, selector: str | None, timeout_ms: int) -> None:
         """Scroll up|down|left|right; selector scrolls that element, else the window."""
 
     async def press(self, key: str, *, selector: str | None, timeout_ms: int) -> None:
@@ -123,6 +117,7 @@ class Driver(Protocol):
 
     engine: str
     description: str
+    failure: DriverUnavailable | None  # why the last start failed, with what to install
 
     async def start(self) -> None:
         """Launch the browser once; raises DriverUnavailable with a hint when it cannot."""

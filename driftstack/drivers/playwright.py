@@ -65,6 +65,7 @@ _DEAD_MARKERS = (
 
 _NAVIGATING_ACTIONS = frozenset({"navigate", "wait_for_navigation"})
 _CLOSE_GRACE_S = 5.0
+_ERROR_PAGE_SETTLE_MS = 2_000
 _SCROLL_ELEMENT = "(el, [dx, dy]) => el.scrollBy({left: dx, top: dy, behavior: 'instant'})"
 _SCROLL_WINDOW = "([dx, dy]) => window.scrollBy({left: dx, top: dy, behavior: 'instant'})"
 _RESPONSIVE_S = 1.0
@@ -214,9 +215,23 @@ class PlaywrightPage:
         if wait_until not in WAIT_UNTIL:
             allowed = ", ".join(sorted(WAIT_UNTIL))
             raise DriverError("invalid_argument", f"wait_until must be one of: {allowed}")
-        async with self._call("navigate", timeout_ms=timeout_ms):
-            response = await self._page.goto(url, wait_until=wait_until, timeout=timeout_ms)
-            return await self._result(response)
+        try:
+            async with self._call("navigate", timeout_ms=timeout_ms):
+                response = await self._page.goto(url, wait_until=wait_until, timeout=timeout_ms)
+                return await self._result(response)
+        except DriverError as e:
+            if e.reason == "navigation_failed" and self.engine == "chromium":
+                await self._settle_error_page()
+            raise
+
+    async def _settle_error_page(self) -> None:
+        # Chromium commits its error page only after goto has failed; a goto started before
+        # that commit fails as "interrupted by another navigation to chrome-error://…"
+        # (microsoft/playwright#35944). Letting it land keeps the session ready for a retry.
+        with contextlib.suppress(PlaywrightError, TimeoutError):
+            await self._page.wait_for_url(
+                "chrome-error://**", wait_until="load", timeout=_ERROR_PAGE_SETTLE_MS
+            )
 
     async def tap(self, selector: str, *, timeout_ms: int) -> None:
         async with self._call("tap", selector=selector, timeout_ms=timeout_ms):
@@ -225,9 +240,7 @@ class PlaywrightPage:
             else:
                 await self._page.click(selector, timeout=timeout_ms)
 
-    async def type(
-        self, selector: str | None, text: str, *, delay_ms: float, timeout_ms: int
-    ) -> None:
+    async def type(self, selector: str | None, text: str, *, delay_ms: float, timeout_ms: int) -> None:
         # The timeout bounds finding the element; the keystrokes get their own time on top.
         budget_s = (timeout_ms + len(text) * max(delay_ms, 0)) / 1000
         async with self._call("type", selector=selector, timeout_ms=timeout_ms):
@@ -235,9 +248,7 @@ class PlaywrightPage:
                 await self._page.focus(selector, timeout=timeout_ms)
             await asyncio.wait_for(self._page.keyboard.type(text, delay=delay_ms), budget_s)
 
-    async def scroll(
-        self, direction: str, pixels: int, *, selector: str | None, timeout_ms: int
-    ) -> None:
+    async def scroll(self, direction: str, pixels: int, *, selector: str | None, timeout_ms: int) -> None:
         if direction not in DIRECTIONS:
             allowed = ", ".join(sorted(DIRECTIONS))
             raise DriverError("invalid_argument", f"direction must be one of: {allowed}")
@@ -366,13 +377,16 @@ class PlaywrightDriver:
         self._browser: Browser | None = None
         self._pages: set[PlaywrightPage] = set()
         self._lock = asyncio.Lock()
+        self._started = False
         self.stopping = False
+        self.failure: DriverUnavailable | None = None  # why the last start() failed, for clients
 
     @property
     def available(self) -> bool:
         # True from a successful start until stop: a browser that died since is
-        # relaunched by the next open(), so the driver itself is still usable.
-        return self._browser is not None and not self.stopping
+        # relaunched by the next open(), so the driver itself is still usable. A relaunch
+        # that fails costs only the session that asked for it; the next open() tries again.
+        return self._started and not self.stopping
 
     def _hint(self) -> str:
         if self.engine == "chromium":
@@ -387,7 +401,13 @@ class PlaywrightDriver:
         async with self._lock:
             if self._browser is not None and self._browser.is_connected():
                 return
-            await self._launch()
+            try:
+                await self._launch()
+            except DriverUnavailable as e:
+                self.failure = e
+                raise
+            self.failure = None
+            self._started = True
 
     async def _launch(self) -> None:
         if async_playwright is None:
@@ -480,4 +500,5 @@ class PlaywrightDriver:
             self._browser = None
             self._pw = None
             self._pages.clear()
+            self._started = False
             self.stopping = False

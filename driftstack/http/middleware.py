@@ -27,7 +27,10 @@ async def request_context(request: web.Request, handler: Handler) -> web.StreamR
     response = await _answer(request, handler)
     response.headers["X-Request-Id"] = request_id
     log.info(
-        "http.request", method=request.method, path=request.path, status=response.status,
+        "http.request",
+        method=request.method,
+        path=request.path,
+        status=response.status,
         ms=round((time.monotonic() - started) * 1000, 1),
     )
     return response
@@ -40,11 +43,15 @@ async def _answer(request: web.Request, handler: Handler) -> web.StreamResponse:
         if e.status == 404:
             return problem("not-found", f"no route {request.method} {request.path}", instance=request.path)
         if e.status == 405:
-            return problem("method-not-allowed", f"{request.method} is not allowed on {request.path}", instance=request.path)
+            return problem(
+                "method-not-allowed",
+                f"{request.method} is not allowed on {request.path}",
+                instance=request.path,
+            )
         if e.status == 413:
             return problem("payload-too-large", "the request body is too large", instance=request.path)
         raise
-    except Exception as e:  # noqa: BLE001  (every error leaves as problem+json)
+    except Exception as e:
         answer = from_exception(e, request.path)
         if answer is not None:
             return answer

@@ -1,12 +1,330 @@
-"""Route of /v1/openapi.json: the OpenAPI 3.1 document (filled in below)."""
+"""Route of /v1/openapi.json: the OpenAPI 3.1 document of every route, built once from the code."""
 
 from __future__ import annotations
 
+import json
+from functools import cache
+from typing import Any
+
 from aiohttp import web
 
+from .. import __version__
+from ..domain.archetypes import DEFAULT_ARCHETYPE
+from ..domain.session import IDLE_TIMEOUT
+from ..projections.audit import ACTIONS
+from .audit import FILTERS
+from .context import ACCOUNT_HEADER
+from .openapi_schemas import AUDIT_RESOURCE_TYPES, MAX_REQUEST_BYTES, components, ref, response_name
+from .problems import TYPES
+from .sessions import STATUSES
+
 routes = web.RouteTableDef()
+
+Operation = dict[str, Any]
+
+# What every call on a live session can meet besides its own validation.
+_ON_A_SESSION = ("not-found", "session-timeout", "session-destroyed", "driver-error")
+
+
+def _param(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/parameters/{name}"}
+
+
+def _json(schema_name: str, description: str, status: str = "200") -> dict[str, Any]:
+    return {
+        status: {
+            "description": description,
+            "headers": {"X-Request-Id": {"$ref": "#/components/headers/X-Request-Id"}},
+            "content": {"application/json": {"schema": ref(schema_name)}},
+        }
+    }
+
+
+def _operation(
+    operation_id: str,
+    summary: str,
+    description: str,
+    *,
+    tag: str,
+    scope: str | None,
+    ok: dict[str, Any],
+    problems: tuple[str, ...] = (),
+    parameters: tuple[dict[str, Any], ...] = (),
+    body: str | None = None,
+    body_required: bool = True,
+) -> Operation:
+    """One operation: its scope (or none), parameters, body, answer and every problem it can give."""
+    op: Operation = {"operationId": operation_id, "summary": summary, "tags": [tag]}
+    params = [*parameters, _param("RequestId")]
+    if scope is None:
+        op["security"] = []
+    else:
+        description += f"\n\nNeeds a key with the `{scope}` scope."
+        op["security"] = [{"bearer": [scope]}]
+        op["x-required-scope"] = scope
+        params.append(_param("ActingAccount"))
+        problems = ("unauthorized", "forbidden", *problems)
+    if body is not None:
+        problems = ("validation-failed", "payload-too-large", *problems)
+        op["requestBody"] = {
+            "required": body_required,
+            "description": f"A JSON object (at most {MAX_REQUEST_BYTES} bytes); unknown fields answer 400.",
+            "content": {"application/json": {"schema": ref(body)}},
+        }
+    op["description"] = description
+    op["parameters"] = params
+    responses = dict(ok)
+    for slug in (*problems, "internal-error"):
+        responses.setdefault(str(TYPES[slug][0]), {"$ref": f"#/components/responses/{response_name(slug)}"})
+    op["responses"] = dict(sorted(responses.items()))
+    return op
+
+
+def _session_paths() -> dict[str, Any]:
+    session_id = (_param("SessionId"),)
+    return {
+        "/v1/sessions": {
+            "post": _operation(
+                "createSession",
+                "Create a session",
+                "Starts a browser session and answers at once with `status: creating`; the browser is "
+                "ready within seconds. With `?wait=true` it answers once the session is `ready` (or "
+                f"`errored`), still 201. `archetype` defaults to `{DEFAULT_ARCHETYPE}`. Each tier caps "
+                "the sessions live at once (`creating`, `ready`, `busy`): past the cap, 429 with "
+                "`Retry-After`.",
+                tag="sessions",
+                scope="write",
+                body="CreateSession",
+                body_required=False,
+                parameters=(
+                    {
+                        "name": "wait",
+                        "in": "query",
+                        "required": False,
+                        "description": "`true` (also `1`, `yes`): answer once the session is ready or errored.",
+                        "schema": {"type": "boolean", "default": False},
+                    },
+                ),
+                ok=_json("Session", "The session: `creating`; `ready`/`errored` with `?wait=true`.", "201"),
+                problems=("not-found", "concurrency-limit", "driver-not-integrated"),
+            ),
+            "get": _operation(
+                "listSessions",
+                "List sessions",
+                "The account's sessions, newest first, cursor-paginated, optionally of one status.",
+                tag="sessions",
+                scope="read",
+                parameters=(
+                    _param("Limit"),
+                    _param("Cursor"),
+                    {
+                        "name": "status",
+                        "in": "query",
+                        "required": False,
+                        "description": "Only sessions in this status.",
+                        "schema": {"type": "string", "enum": list(STATUSES)},
+                    },
+                ),
+                ok=_json("SessionPage", "A page of sessions."),
+                problems=("validation-failed",),
+            ),
+        },
+        "/v1/sessions/{session_id}": {
+            "parameters": list(session_id),
+            "get": _operation(
+                "getSession",
+                "Get a session",
+                "One session, in any status.",
+                tag="sessions",
+                scope="read",
+                ok=_json("Session", "The session."),
+                problems=("not-found",),
+            ),
+            "delete": _operation(
+                "destroySession",
+                "Destroy a session",
+                "Tears the session down and frees its slot. Idempotent: an already destroyed (or errored) "
+                "session answers 204 too.",
+                tag="sessions",
+                scope="write",
+                ok={
+                    "204": {
+                        "description": "Destroyed.",
+                        "headers": {"X-Request-Id": {"$ref": "#/components/headers/X-Request-Id"}},
+                    }
+                },
+                problems=("not-found",),
+            ),
+        },
+        "/v1/sessions/{session_id}/navigate": {
+            "parameters": list(session_id),
+            "post": _operation(
+                "navigateSession",
+                "Navigate",
+                "Loads a URL and waits until `wait_until` (or its older name `wait_for`). A navigation "
+                "that fails (DNS, TLS, network, timeout) answers 502 and leaves the session ready.",
+                tag="sessions",
+                scope="write",
+                body="Navigate",
+                ok=_json("NavigateResult", "Where the navigation ended."),
+                problems=_ON_A_SESSION,
+            ),
+        },
+        "/v1/sessions/{session_id}/interact": {
+            "parameters": list(session_id),
+            "post": _operation(
+                "interactWithSession",
+                "Interact",
+                "Taps, types, scrolls or presses a key, paced by the session's `behavioral_profile`.",
+                tag="sessions",
+                scope="write",
+                body="Interaction",
+                ok=_json("InteractResult", "Done."),
+                problems=_ON_A_SESSION,
+            ),
+        },
+        "/v1/sessions/{session_id}/wait": {
+            "parameters": list(session_id),
+            "post": _operation(
+                "waitInSession",
+                "Wait",
+                "Waits for a selector to be visible, for the next navigation, or for a duration.",
+                tag="sessions",
+                scope="write",
+                body="Wait",
+                ok=_json("WaitResult", "Done waiting."),
+                problems=_ON_A_SESSION,
+            ),
+        },
+        "/v1/sessions/{session_id}/state": {
+            "parameters": list(session_id),
+            "get": _operation(
+                "getSessionState",
+                "Read the page state",
+                "The page's URL, title, DOM HTML, viewport and cookies: a checkpoint without a screenshot.",
+                tag="sessions",
+                scope="read",
+                ok=_json("PageState", "The page as it is now."),
+                problems=_ON_A_SESSION,
+            ),
+        },
+        "/v1/sessions/{session_id}/capture": {
+            "parameters": list(session_id),
+            "post": _operation(
+                "captureSession",
+                "Capture",
+                "A screenshot (PNG) or PDF, base64-encoded inline, or a DOM snapshot as text. A capture "
+                "over its cap answers 413 with `limit` and `byte_size`.",
+                tag="sessions",
+                scope="write",
+                body="Capture",
+                ok=_json("CaptureResult", "The captured bytes."),
+                problems=_ON_A_SESSION,
+            ),
+        },
+    }
+
+
+def _other_paths() -> dict[str, Any]:
+    filters: dict[str, dict[str, Any]] = {
+        "resource_type": {"type": "string", "enum": list(AUDIT_RESOURCE_TYPES)},
+        "resource_id": {"type": "string", "examples": ["ses_0190f3c2-7d4e-7b1a-9c3e-5a2b1c0d9e8f"]},
+        "action": {"type": "string", "enum": list(ACTIONS.values())},
+    }
+    return {
+        "/v1/audit-log": {
+            "get": _operation(
+                "listAuditLog",
+                "Read the audit log",
+                "What happened to the account's resources (sessions, the account, its keys), newest "
+                f"first. A session destroyed after sitting idle shows `reason: {IDLE_TIMEOUT}`.",
+                tag="audit",
+                scope="read",
+                parameters=(
+                    _param("Limit"),
+                    _param("Cursor"),
+                    *(
+                        {
+                            "name": name,
+                            "in": "query",
+                            "required": False,
+                            "description": f"Only entries with this `{name}` (empty: no filter).",
+                            "schema": filters[name],
+                        }
+                        for name in FILTERS
+                    ),
+                ),
+                ok=_json("AuditPage", "A page of audit entries."),
+                problems=("validation-failed",),
+            ),
+        },
+        "/v1/account/me": {
+            "get": _operation(
+                "getAccountMe",
+                "The calling account",
+                f"The account acted on (the owner's under `{ACCOUNT_HEADER}`), its tier, caps and idle "
+                "timeout, the caller's role on it, and the calling key.",
+                tag="account",
+                scope="read",
+                ok=_json("AccountMe", "The account."),
+            ),
+        },
+        "/healthz": {
+            "get": _operation(
+                "getHealth",
+                "Health",
+                "Whether the service is up and which browser it drives (no key).",
+                tag="meta",
+                scope=None,
+                ok=_json("Health", "Up."),
+            ),
+        },
+        "/v1/openapi.json": {
+            "get": _operation(
+                "getOpenApiDocument",
+                "This document",
+                "The OpenAPI 3.1 document of the API (no key needed).",
+                tag="meta",
+                scope=None,
+                ok=_json("OpenApiDocument", "The document."),
+            ),
+        },
+    }
+
+
+@cache
+def document() -> dict[str, Any]:
+    """The OpenAPI document; built on first use, the same object after (treat it as read-only)."""
+    return {
+        "openapi": "3.1.0",
+        "jsonSchemaDialect": "https://spec.openapis.org/oas/3.1/dialect/base",
+        "info": {
+            "title": "Driftstack",
+            "version": __version__,
+            "summary": "Remote browser sessions over HTTP.",
+            "description": "Create a browser session (a device persona), drive it (navigate, interact, "
+            "wait), read it (state), capture it (screenshot, PDF, DOM snapshot) and destroy it. "
+            "Authenticate with `Authorization: Bearer ds_live_…`. Lists are cursor-paginated "
+            "(`{data, has_more, next_cursor}`). Every error is `application/problem+json` (see the "
+            "`Problem` schema for every type).",
+        },
+        "tags": [
+            {"name": "sessions", "description": "Browser sessions and the actions on them."},
+            {"name": "audit", "description": "The audit log."},
+            {"name": "account", "description": "The calling account."},
+            {"name": "meta", "description": "Health and this document."},
+        ],
+        "security": [{"bearer": []}],
+        "paths": {**_session_paths(), **_other_paths()},
+        "components": components(),
+    }
+
+
+@cache
+def _document_json() -> str:
+    return json.dumps(document())
 
 
 @routes.get("/v1/openapi.json")
 async def openapi_document(request: web.Request) -> web.Response:
-    return web.json_response({"openapi": "3.1.0", "info": {"title": "Driftstack", "version": "0.1.0"}, "paths": {}})
+    return web.Response(text=_document_json(), content_type="application/json")

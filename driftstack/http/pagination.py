@@ -42,9 +42,7 @@ def cursor_of(request: web.Request) -> Any | None:
         raise ValidationFailed("cursor", "pass back a next_cursor exactly as received") from None
 
 
-def page_body(
-    rows: list[dict[str, Any]], limit: int, key_of: Callable[[Any], Any]
-) -> dict[str, Any]:
+def page_body(rows: list[dict[str, Any]], limit: int, key_of: Callable[[Any], Any]) -> dict[str, Any]:
     """Rows were fetched with limit + 1: the extra one only says there is more."""
     has_more = len(rows) > limit
     rows = rows[:limit]

@@ -45,17 +45,23 @@ TYPES: dict[str, tuple[int, str]] = {
 
 
 def problem(
-    slug: str, detail: str, *, instance: str | None = None, headers: dict[str, str] | None = None,
+    slug: str,
+    detail: str,
+    *,
+    instance: str | None = None,
+    headers: dict[str, str] | None = None,
     **extensions: Any,
 ) -> web.Response:
     status, title = TYPES[slug]
     body = {
-        "type": PROBLEM_BASE + slug, "title": title, "status": status, "detail": detail,
-        "instance": instance, **extensions,
+        "type": PROBLEM_BASE + slug,
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "instance": instance,
+        **extensions,
     }
-    return web.Response(
-        status=status, text=json.dumps(body), content_type=CONTENT_TYPE, headers=headers
-    )
+    return web.Response(status=status, text=json.dumps(body), content_type=CONTENT_TYPE, headers=headers)
 
 
 def from_exception(error: Exception, instance: str) -> web.Response | None:
@@ -63,7 +69,9 @@ def from_exception(error: Exception, instance: str) -> web.Response | None:
     match error:
         case Unauthorized():
             return problem(
-                "unauthorized", str(error), instance=instance,
+                "unauthorized",
+                str(error),
+                instance=instance,
                 headers={"WWW-Authenticate": 'Bearer realm="driftstack"'},
             )
         case Forbidden():
@@ -74,40 +82,58 @@ def from_exception(error: Exception, instance: str) -> web.Response | None:
             return problem(
                 "session-timeout",
                 f"session {error.session_id} was destroyed after sitting idle past its timeout",
-                instance=instance, session_status=error.status, reason=error.reason,
+                instance=instance,
+                session_status=error.status,
+                reason=error.reason,
             )
         case SessionGone():
             return problem(
-                "session-destroyed", f"{error}; create a new session", instance=instance,
-                session_status=error.status, reason=error.reason,
+                "session-destroyed",
+                f"{error}; create a new session",
+                instance=instance,
+                session_status=error.status,
+                reason=error.reason,
             )
         case ConcurrencyLimitReached():
             return problem(
                 "concurrency-limit",
                 f"{error}; destroy a session or wait for one to end",
-                instance=instance, headers={"Retry-After": str(CONCURRENCY_RETRY_AFTER_S)},
-                limit=error.limit, current=error.current, resource="session", tier=error.tier,
+                instance=instance,
+                headers={"Retry-After": str(CONCURRENCY_RETRY_AFTER_S)},
+                limit=error.limit,
+                current=error.current,
+                resource="session",
+                tier=error.tier,
             )
         case ValidationFailed():
             return problem(
-                "validation-failed", str(error), instance=instance,
+                "validation-failed",
+                str(error),
+                instance=instance,
                 errors=[{"field": error.field, "message": error.message}],
             )
         case UnknownArchetype():
             return problem(
-                "validation-failed", f"archetype: no persona named '{error}'", instance=instance,
+                "validation-failed",
+                f"archetype: no persona named '{error}'",
+                instance=instance,
                 errors=[{"field": "archetype", "message": "unknown archetype"}],
             )
         case Conflict():
             return problem("conflict", str(error), instance=instance)
         case CaptureTooLarge():
             return problem(
-                "payload-too-large", str(error), instance=instance, limit=error.limit,
+                "payload-too-large",
+                str(error),
+                instance=instance,
+                limit=error.limit,
                 byte_size=error.byte_size,
             )
         case DriverUnavailable():
             return problem(
-                "driver-not-integrated", f"no usable browser: {error}", instance=instance,
+                "driver-not-integrated",
+                f"no usable browser: {error}",
+                instance=instance,
                 install=getattr(error, "hint", None),
             )
         case DriverError():

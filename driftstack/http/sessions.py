@@ -69,7 +69,7 @@ async def list_sessions(request: web.Request) -> web.Response:
         try:
             created_at, last_id = cursor
             after = (parse_iso(created_at), ids.parse_public_id(ids.SESSION, f"ses_{last_id}"))
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, AttributeError):  # not the [created_at, id] pair we encode
             raise ValidationFailed("cursor", "pass back a next_cursor exactly as received") from None
         if after[1] is None:
             raise ValidationFailed("cursor", "pass back a next_cursor exactly as received")
@@ -102,9 +102,7 @@ async def navigate(request: web.Request) -> web.Response:
     wait_until = body.string("wait_until", choices=WAIT_UNTIL) or wait_for or "load"
     timeout_ms = body.integer("timeout_ms", minimum=1, maximum=MAX_TIMEOUT_MS)
     body.no_other_fields()
-    result = await services(request).sessions.navigate(
-        who, _session_id(request), url, wait_until, timeout_ms
-    )
+    result = await services(request).sessions.navigate(who, _session_id(request), url, wait_until, timeout_ms)
     return web.json_response(result)
 
 
@@ -117,11 +115,14 @@ async def interact(request: web.Request) -> web.Response:
         type=kind or "",
         selector=body.string("selector", required=kind == "tap", max_len=2048),
         text=body.string("text", required=kind == "type", max_len=100_000, nullable=False)
-        if kind == "type" else None,
+        if kind == "type"
+        else None,
         direction=body.string("direction", choices=("up", "down", "left", "right")) or "down"
-        if kind == "scroll" else None,
+        if kind == "scroll"
+        else None,
         pixels=body.integer("pixels", minimum=1, maximum=100_000, required=kind == "scroll")
-        if kind == "scroll" else None,
+        if kind == "scroll"
+        else None,
         key=body.string("key", required=kind == "press", max_len=64) if kind == "press" else None,
         timeout_ms=body.integer("timeout_ms", minimum=1, maximum=MAX_TIMEOUT_MS),
     )
@@ -138,11 +139,14 @@ async def wait(request: web.Request) -> web.Response:
     wait_for = WaitFor(
         kind=kind or "",
         selector=body.string("selector", required=kind == "selector", max_len=2048)
-        if kind == "selector" else None,
+        if kind == "selector"
+        else None,
         timeout_ms=body.integer("timeout_ms", minimum=1, maximum=MAX_TIMEOUT_MS),
         duration_ms=body.integer(
             "duration_ms", minimum=0, maximum=MAX_TIMEOUT_MS, required=kind == "duration"
-        ) if kind == "duration" else None,
+        )
+        if kind == "duration"
+        else None,
     )
     body.no_other_fields()
     result = await services(request).sessions.wait(who, _session_id(request), wait_for)

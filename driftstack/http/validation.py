@@ -42,8 +42,13 @@ class Body:
         return name in self._data
 
     def string(
-        self, name: str, *, required: bool = False, max_len: int | None = None,
-        choices: tuple[str, ...] | None = None, nullable: bool = True,
+        self,
+        name: str,
+        *,
+        required: bool = False,
+        max_len: int | None = None,
+        choices: tuple[str, ...] | None = None,
+        nullable: bool = True,
     ) -> str | None:
         value = self._get(name)
         if value is _MISSING or (value is None and nullable and not required):
@@ -60,9 +65,7 @@ class Body:
             raise ValidationFailed(name, "must not be empty")
         return value
 
-    def integer(
-        self, name: str, *, minimum: int, maximum: int, required: bool = False
-    ) -> int | None:
+    def integer(self, name: str, *, minimum: int, maximum: int, required: bool = False) -> int | None:
         value = self._get(name)
         if value is _MISSING or value is None:
             if required:

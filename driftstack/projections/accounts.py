@@ -40,8 +40,12 @@ class AccountsProjection(ViewProjection[AccountsView]):
                 "INSERT INTO accounts (id, name, tier, concurrency, profile_cap, created_at)"
                 " VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (id) DO NOTHING",
                 (
-                    f"acc_{event.originator_id}", event.name, event.tier, event.concurrency,
-                    event.profile_cap, event.timestamp,
+                    f"acc_{event.originator_id}",
+                    event.name,
+                    event.tier,
+                    event.concurrency,
+                    event.profile_cap,
+                    event.timestamp,
                 ),
             ),
         )
@@ -64,8 +68,12 @@ class AccountsProjection(ViewProjection[AccountsView]):
                 "INSERT INTO api_keys (id, key_hash, account_id, scopes, name, created_at)"
                 " VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (id) DO NOTHING",
                 (
-                    f"key_{event.originator_id}", event.key_hash, event.account_id, event.scopes,
-                    event.name, event.timestamp,
+                    f"key_{event.originator_id}",
+                    event.key_hash,
+                    event.account_id,
+                    event.scopes,
+                    event.name,
+                    event.timestamp,
                 ),
             ),
         )

@@ -50,8 +50,7 @@ class AuditLogView(View):
         " api_key_id text, action text NOT NULL, resource_type text NOT NULL,"
         " resource_id text NOT NULL, payload jsonb NOT NULL, occurred_at timestamptz NOT NULL)",
         "CREATE INDEX IF NOT EXISTS audit_by_account ON audit_log (account_id, position DESC)",
-        "CREATE INDEX IF NOT EXISTS audit_by_resource"
-        " ON audit_log (account_id, resource_id, position DESC)",
+        "CREATE INDEX IF NOT EXISTS audit_by_resource ON audit_log (account_id, resource_id, position DESC)",
         "CREATE INDEX IF NOT EXISTS audit_by_action ON audit_log (account_id, action, position DESC)",
         # Later events of a session do not repeat its account: the log remembers it here.
         "CREATE TABLE IF NOT EXISTS audit_owners (resource_id text PRIMARY KEY, account_id text NOT NULL)",
@@ -81,8 +80,13 @@ class AuditLogProjection(ViewProjection[AuditLogView]):
                 (
                     tracking.notification_id,
                     entry_id(domain_event.originator_id, domain_event.originator_version),
-                    account_id, getattr(domain_event, "api_key_id", None), action, resource_type,
-                    resource_id, Jsonb(payload), domain_event.timestamp,
+                    account_id,
+                    getattr(domain_event, "api_key_id", None),
+                    action,
+                    resource_type,
+                    resource_id,
+                    Jsonb(payload),
+                    domain_event.timestamp,
                 ),
             )
 
@@ -131,10 +135,15 @@ class AuditLogReader:
         )
         return [
             {
-                "id": r["id"], "account_id": r["account_id"], "api_key_id": r["api_key_id"],
-                "action": r["action"], "resource_type": r["resource_type"],
-                "resource_id": r["resource_id"], "payload": r["payload"],
-                "occurred_at": iso(r["occurred_at"]), "_key": r["position"],
+                "id": r["id"],
+                "account_id": r["account_id"],
+                "api_key_id": r["api_key_id"],
+                "action": r["action"],
+                "resource_type": r["resource_type"],
+                "resource_id": r["resource_id"],
+                "payload": r["payload"],
+                "occurred_at": iso(r["occurred_at"]),
+                "_key": r["position"],
             }
             for r in rows
         ]

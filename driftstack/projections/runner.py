@@ -44,7 +44,9 @@ class SupervisedProjection:
         self._stopping = threading.Event()
         self._runner: ProjectionRunner[Any, Any] | None = None
         self._started = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=f"projection-{projection_class.name}", daemon=True)
+        self._thread = threading.Thread(
+            target=self._run, name=f"projection-{projection_class.name}", daemon=True
+        )
 
     @property
     def name(self) -> str:
@@ -78,7 +80,7 @@ class SupervisedProjection:
                         runner.run_forever(timeout=0.5)
                         if runner.is_interrupted.is_set():
                             break
-            except Exception:  # noqa: BLE001  (any failure restarts the view; logged with its trace)
+            except Exception:
                 log.exception("projection.failed", projection=self.name)
             if not self._stopping.wait(self._restart_delay_s):
                 log.info("projection.restarting", projection=self.name)

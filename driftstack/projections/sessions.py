@@ -17,9 +17,18 @@ from .view import View, ViewProjection
 
 
 def new_session_document(
-    *, session_id: UUID, account_id: str, api_key_id: str, archetype: str, purpose: str,
-    label: str | None, metadata: dict[str, Any] | None, behavioral_profile: str | None,
-    profile_id: str | None, created_at: datetime, **_: Any,
+    *,
+    session_id: UUID,
+    account_id: str,
+    api_key_id: str,
+    archetype: str,
+    purpose: str,
+    label: str | None,
+    metadata: dict[str, Any] | None,
+    behavioral_profile: str | None,
+    profile_id: str | None,
+    created_at: datetime,
+    **_: Any,
 ) -> dict[str, Any]:
     """The session resource as it stands when created; events patch it from there."""
     created = iso(created_at)
@@ -48,8 +57,16 @@ def new_session_document(
 
 FIELDS = tuple(
     new_session_document(
-        session_id=UUID(int=0), account_id="", api_key_id="", archetype="", purpose="", label=None,
-        metadata=None, behavioral_profile=None, profile_id=None, created_at=datetime.now(),
+        session_id=UUID(int=0),
+        account_id="",
+        api_key_id="",
+        archetype="",
+        purpose="",
+        label=None,
+        metadata=None,
+        behavioral_profile=None,
+        profile_id=None,
+        created_at=datetime.now(),
     )
 )
 
@@ -64,8 +81,7 @@ class SessionsView(View):
         "CREATE TABLE IF NOT EXISTS sessions ("
         " id uuid PRIMARY KEY, account_id text NOT NULL, status text NOT NULL,"
         " created_at timestamptz NOT NULL, node text NOT NULL, doc jsonb NOT NULL)",
-        "CREATE INDEX IF NOT EXISTS sessions_by_account"
-        " ON sessions (account_id, created_at DESC, id DESC)",
+        "CREATE INDEX IF NOT EXISTS sessions_by_account ON sessions (account_id, created_at DESC, id DESC)",
         "CREATE INDEX IF NOT EXISTS sessions_by_account_status"
         " ON sessions (account_id, status, created_at DESC, id DESC)",
         "CREATE INDEX IF NOT EXISTS sessions_live_by_node ON sessions (node)"
@@ -86,8 +102,15 @@ class SessionsProjection(ViewProjection[SessionsView]):
     name = "sessions_view"
 
     def _patch(
-        self, event: Any, tracking: Tracking, *, status: str | None = None, state: bool = False,
-        screenshots: int = 0, actions: int = 0, **fields: Any,
+        self,
+        event: Any,
+        tracking: Tracking,
+        *,
+        status: str | None = None,
+        state: bool = False,
+        screenshots: int = 0,
+        actions: int = 0,
+        **fields: Any,
     ) -> None:
         at = iso(event.timestamp)
         patch = dict(fields)
@@ -96,8 +119,11 @@ class SessionsProjection(ViewProjection[SessionsView]):
         if state:
             patch["last_state_at"] = at
         params = {
-            "id": event.originator_id, "status": status, "patch": Jsonb(patch),
-            "actions": actions, "screenshots": screenshots,
+            "id": event.originator_id,
+            "status": status,
+            "patch": Jsonb(patch),
+            "actions": actions,
+            "screenshots": screenshots,
         }
         self.apply(tracking, lambda curs: curs.execute(_PATCH, params))
 
@@ -125,21 +151,15 @@ class SessionsProjection(ViewProjection[SessionsView]):
 
     @process_event.register
     def _navigated(self, event: Session.Navigated, tracking: Tracking) -> None:
-        self._patch(
-            event, tracking, state=True, actions=1, current_url=event.final_url, title=event.title
-        )
+        self._patch(event, tracking, state=True, actions=1, current_url=event.final_url, title=event.title)
 
     @process_event.register
     def _interacted(self, event: Session.Interacted, tracking: Tracking) -> None:
-        self._patch(
-            event, tracking, state=True, actions=1, current_url=event.url, title=event.title
-        )
+        self._patch(event, tracking, state=True, actions=1, current_url=event.url, title=event.title)
 
     @process_event.register
     def _waited(self, event: Session.Waited, tracking: Tracking) -> None:
-        self._patch(
-            event, tracking, state=True, actions=1, current_url=event.url, title=event.title
-        )
+        self._patch(event, tracking, state=True, actions=1, current_url=event.url, title=event.title)
 
     @process_event.register
     def _state_read(self, event: Session.StateRead, tracking: Tracking) -> None:
@@ -178,8 +198,13 @@ class SessionsReader:
         return _ordered(doc) if doc is not None else None
 
     async def page(
-        self, account_id: str, *, limit: int, after: tuple[datetime, UUID] | None,
-        statuses: list[str] | None, only_ids: list[UUID] | None = None,
+        self,
+        account_id: str,
+        *,
+        limit: int,
+        after: tuple[datetime, UUID] | None,
+        statuses: list[str] | None,
+        only_ids: list[UUID] | None = None,
     ) -> list[dict[str, Any]]:
         """Newest first; `after` is the (created_at, id) of the previous page's last row."""
         clauses = ["account_id = $1"]

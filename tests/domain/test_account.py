@@ -13,11 +13,18 @@ from driftstack.domain.tiers import TIERS
 @pytest.mark.parametrize(
     ("tier", "concurrency", "profile_cap"),
     [
-        ("trial_pack", 1, 1), ("solo_manual", 1, 5), ("team_manual", 3, 50), ("agency_manual", 10, 200),
-        ("api_starter", 2, 10), ("api_builder", 5, 25), ("api_scale", 20, 100),
+        ("trial_pack", 1, 1),
+        ("solo_manual", 1, 5),
+        ("team_manual", 3, 50),
+        ("agency_manual", 10, 200),
+        ("api_starter", 2, 10),
+        ("api_builder", 5, 25),
+        ("api_scale", 20, 100),
     ],
 )
-def test_each_tier_has_the_caps_of_the_reference_tables(tier: str, concurrency: int, profile_cap: int) -> None:
+def test_each_tier_has_the_caps_of_the_reference_tables(
+    tier: str, concurrency: int, profile_cap: int
+) -> None:
     account = Account.open(name="a", tier=tier)
     assert (account.concurrency, account.profile_cap) == (concurrency, profile_cap)
 

@@ -10,9 +10,15 @@ from driftstack.domain.session import Session
 
 def a_session() -> Session:
     return Session(
-        account_id="acc_x", api_key_id="key_x", archetype="iphone16pro_ios18_7_safari26_4",
-        purpose="production_customer", label=None, metadata=None, behavioral_profile=None,
-        profile_id=None, node="n1",
+        account_id="acc_x",
+        api_key_id="key_x",
+        archetype="iphone16pro_ios18_7_safari26_4",
+        purpose="production_customer",
+        label=None,
+        metadata=None,
+        behavioral_profile=None,
+        profile_id=None,
+        node="n1",
     )
 
 
@@ -34,7 +40,13 @@ def test_every_action_is_an_event_with_its_duration() -> None:
     session.record_failure("key_x", "navigate", {"url": "http://b/"}, "navigation_failed", "refused", 7)
     events = session.collect_events()
     assert [type(e).__name__ for e in events] == [
-        "Created", "Provisioned", "Navigated", "Interacted", "Waited", "StateRead", "Captured",
+        "Created",
+        "Provisioned",
+        "Navigated",
+        "Interacted",
+        "Waited",
+        "StateRead",
+        "Captured",
         "ActionFailed",
     ]
     assert [e.duration_ms for e in events[2:]] == [12, 3, 4, 5, 6, 7]

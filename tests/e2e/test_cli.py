@@ -17,7 +17,11 @@ from ..conftest import StartDriftstack
 def driftstack_cli(*args: str, env: dict[str, str]) -> dict[str, Any]:
     done = subprocess.run(
         [sys.executable, "-m", "driftstack.cli", *args],
-        env={**os.environ, **env}, capture_output=True, text=True, timeout=120, check=False,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
@@ -28,7 +32,8 @@ async def test_an_operator_creates_an_account_and_key_that_the_api_accepts(
 ) -> None:
     harness = await start_driftstack()
     env = {
-        "DRIFTSTACK_DATABASE_URL": database_url, "DRIFTSTACK_DATA_DIR": str(tmp_path),
+        "DRIFTSTACK_DATABASE_URL": database_url,
+        "DRIFTSTACK_DATA_DIR": str(tmp_path),
         "DRIFTSTACK_SECRET_KEY": harness.settings.secret_key or "",
     }
     owner = driftstack_cli("accounts", "create", "--name", "acme", "--tier", "team_manual", env=env)
@@ -51,13 +56,28 @@ async def test_an_operator_creates_an_account_and_key_that_the_api_accepts(
 def test_bad_operator_input_is_refused_and_changes_nothing(database_url: str, tmp_path: Path) -> None:
     env = {"DRIFTSTACK_DATABASE_URL": database_url, "DRIFTSTACK_DATA_DIR": str(tmp_path)}
     done = subprocess.run(
-        [sys.executable, "-m", "driftstack.cli", "keys", "create", "acc_00000000-0000-0000-0000-000000000000",
-         "--scopes", "read"], env={**os.environ, **env}, capture_output=True, text=True, timeout=120, check=False,
+        [
+            sys.executable,
+            "-m",
+            "driftstack.cli",
+            "keys",
+            "create",
+            "acc_00000000-0000-0000-0000-000000000000",
+            "--scopes",
+            "read",
+        ],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert done.returncode != 0 and "not found" in done.stderr
 
 
-def test_without_a_database_url_the_cli_uses_an_embedded_postgresql_that_keeps_its_data(tmp_path: Path) -> None:
+def test_without_a_database_url_the_cli_uses_an_embedded_postgresql_that_keeps_its_data(
+    tmp_path: Path,
+) -> None:
     env = {"DRIFTSTACK_DATABASE_URL": "", "DRIFTSTACK_DATA_DIR": str(tmp_path / "data")}
     account = driftstack_cli("accounts", "create", "--name", "solo", "--tier", "trial_pack", env=env)
     key = driftstack_cli("keys", "create", account["id"], "--scopes", "read", env=env)

@@ -53,7 +53,9 @@ async def test_another_accounts_sessions_never_appear_in_a_list(driftstack: Harn
 async def test_a_session_running_an_action_is_busy_and_ready_again_after(driftstack: Harness) -> None:
     api = await driftstack.client()
     sid = (await api.ready_session())["id"]
-    waiting = asyncio.create_task(api.post(f"/v1/sessions/{sid}/wait", {"kind": "duration", "duration_ms": 1500}))
+    waiting = asyncio.create_task(
+        api.post(f"/v1/sessions/{sid}/wait", {"kind": "duration", "duration_ms": 1500})
+    )
     statuses = set()
     for _ in range(40):
         _, session, _ = await api.get(f"/v1/sessions/{sid}")

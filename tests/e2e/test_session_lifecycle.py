@@ -78,9 +78,18 @@ async def test_a_session_goes_from_create_to_destroy_and_every_step_is_audited(
     _, log, _ = await api.get(f"/v1/audit-log?resource_id={sid}&limit=100")
     actions = [entry["action"] for entry in reversed(log["data"])]
     assert actions == [
-        "session.created", "session.ready", "session.navigated", "session.interacted",
-        "session.interacted", "session.interacted", "session.state_read", "session.interacted",
-        "session.waited", "session.captured", "session.captured", "session.captured",
+        "session.created",
+        "session.ready",
+        "session.navigated",
+        "session.interacted",
+        "session.interacted",
+        "session.interacted",
+        "session.state_read",
+        "session.interacted",
+        "session.waited",
+        "session.captured",
+        "session.captured",
+        "session.captured",
         "session.destroyed",
     ]
     typed = next(e for e in log["data"] if e["payload"].get("details", {}).get("type") == "type")

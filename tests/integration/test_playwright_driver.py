@@ -12,8 +12,7 @@ import pytest_asyncio
 from aiohttp import web
 
 from driftstack.domain.archetypes import CATALOGUE, resolve
-from driftstack.drivers import build_driver
-from driftstack.drivers import playwright_executables
+from driftstack.drivers import build_driver, playwright_executables
 from driftstack.drivers.base import DriverError, DriverUnavailable
 from driftstack.drivers.playwright import PlaywrightDriver, context_options
 from driftstack.settings import Settings
@@ -69,9 +68,7 @@ async def _home(request: web.Request) -> web.Response:
 
 async def _submitted(request: web.Request) -> web.Response:
     q = request.query.get("q", "")
-    return web.Response(
-        text=f"<title>Submitted</title><p id='got'>{q}</p>", content_type="text/html"
-    )
+    return web.Response(text=f"<title>Submitted</title><p id='got'>{q}</p>", content_type="text/html")
 
 
 async def _missing(request: web.Request) -> web.Response:
@@ -140,8 +137,14 @@ async def test_persona_reaches_the_page_and_navigate_reports(driver, site) -> No
 @in_module_loop
 async def test_viewport_override_and_storage_state(driver, base) -> None:
     cookie = {
-        "name": "carried", "value": "over", "domain": "127.0.0.1", "path": "/",
-        "expires": -1, "httpOnly": False, "secure": False, "sameSite": "Lax",
+        "name": "carried",
+        "value": "over",
+        "domain": "127.0.0.1",
+        "path": "/",
+        "expires": -1,
+        "httpOnly": False,
+        "secure": False,
+        "sameSite": "Lax",
     }
     carried = {"cookies": [cookie], "origins": []}
     page = await driver.open(MAC, viewport=(800, 600), storage_state=carried)
@@ -185,7 +188,7 @@ async def test_type_fills_and_enter_submits(driver, base) -> None:
         assert result.title == "Submitted"
         assert result.http_status == 200
         assert result.url == base + "/submitted?q=hello+world"
-        assert "<p id=\"got\">hello world</p>" in (await page.state()).html
+        assert '<p id="got">hello world</p>' in (await page.state()).html
     finally:
         await page.close()
 
