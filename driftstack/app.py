@@ -61,7 +61,8 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
 
 async def build_app(settings: Settings, store: Store | None = None) -> web.Application:
     """Everything the service runs, started; all of it stops with the aiohttp app's cleanup."""
-    store = store or await asyncio.to_thread(open_store, settings)
+    if store is None:
+        store = await asyncio.to_thread(open_store, settings)
     env = store.eventsourcing_env(pool_size=settings.pool_size)
     application = await asyncio.to_thread(Driftstack, env)
     projections = await asyncio.to_thread(start_projections, {**env, "POSTGRES_POOL_SIZE": "2"})

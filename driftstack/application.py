@@ -47,7 +47,7 @@ class Driftstack(Application[UUID]):
 
     def _get(self, cls: type[T], uuid: UUID, resource: str, public: str) -> T:
         try:
-            aggregate = self.repository.get(uuid)
+            aggregate: Aggregate = self.repository.get(uuid)
         except AggregateNotFoundError:
             raise NotFound(resource, public) from None
         if not isinstance(aggregate, cls):
@@ -88,7 +88,7 @@ class Driftstack(Application[UUID]):
 
     def find_key(self, plaintext: str) -> ApiKey | None:
         try:
-            key = self.repository.get(key_id_for(hash_key(plaintext)))
+            key: Aggregate = self.repository.get(key_id_for(hash_key(plaintext)))
         except AggregateNotFoundError:
             return None
         return key if isinstance(key, ApiKey) else None
@@ -156,5 +156,5 @@ class Driftstack(Application[UUID]):
             batch = self.recorder.select_notifications(start=start, limit=1000, topics=[topic])
             if not batch:
                 return accounts
-            accounts.extend(ids.public_id(ids.ACCOUNT, n.originator_id) for n in batch)
+            accounts.extend(ids.public_id(ids.ACCOUNT, UUID(str(n.originator_id))) for n in batch)
             start = batch[-1].id + 1

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import MutableMapping
+from typing import Any
 
 import structlog
 
 _SECRET_FIELDS = {"authorization", "key", "secret", "password", "cookie", "cookies", "text"}
 
 
-def _drop_secrets(_: object, __: str, event: dict[str, object]) -> dict[str, object]:
+def _drop_secrets(_: object, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     for name in _SECRET_FIELDS & event.keys():
         event[name] = "[redacted]"
     return event

@@ -219,7 +219,8 @@ class SessionService:
         self, who: Principal, *, limit: int, after: tuple[Any, UUID] | None, status: str | None
     ) -> list[dict[str, Any]]:
         await self._consistency.settle(who.account_id, self._progress)
-        statuses, only = ([status], None) if status else (None, None)
+        statuses: list[str] | None = [status] if status else None
+        only: list[UUID] | None = None
         if status in ("ready", "busy"):
             # busy is a ready session with an action under way: only the live runtime knows.
             statuses, busy = ["ready"], self.live.busy_ids(who.account_id)
@@ -376,7 +377,7 @@ class SessionService:
             "interact",
             details,
             _then_locate(run),
-            lambda s, where, ms: s.record_interaction(who.api_key_id, details, *where, ms),
+            lambda s, where, ms: s.record_interaction(who.api_key_id, details, where[0], where[1], ms),
         )
         return {"status": "ready", "type": it.type, "duration_ms": ms}
 
@@ -398,7 +399,7 @@ class SessionService:
             "wait",
             details,
             _then_locate(run),
-            lambda s, where, ms: s.record_wait(who.api_key_id, details, *where, ms),
+            lambda s, where, ms: s.record_wait(who.api_key_id, details, where[0], where[1], ms),
         )
         return {"status": "ready", "kind": w.kind, "duration_ms": ms}
 

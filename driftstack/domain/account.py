@@ -17,8 +17,24 @@ class Account(Aggregate):
     conflict on the account's version and the loser re-reads the cap.
     """
 
-    @event("Created")
-    def __init__(self, name: str, tier: str, concurrency: int | None, profile_cap: int | None) -> None:
+    class Created(Aggregate.Created):
+        name: str
+        tier: str
+        concurrency: int
+        profile_cap: int | None
+
+    class MemberAdded(Aggregate.Event):
+        member_account_id: str
+        role: str
+
+    class SessionSlotTaken(Aggregate.Event):
+        session_id: str
+
+    class SessionSlotFreed(Aggregate.Event):
+        session_id: str
+
+    @event(Created)
+    def __init__(self, name: str, tier: str, concurrency: int, profile_cap: int | None) -> None:
         self.name = name
         self.tier = tier
         self.concurrency = concurrency
@@ -54,7 +70,7 @@ class Account(Aggregate):
             return
         self._member_added(member_account_id=member_account_id, role=role)
 
-    @event("MemberAdded")
+    @event(MemberAdded)
     def _member_added(self, member_account_id: str, role: str) -> None:
         self.members[member_account_id] = role
 
@@ -64,7 +80,7 @@ class Account(Aggregate):
             raise ConcurrencyLimitReached(limit=self.concurrency, current=current, tier=self.tier)
         self._session_slot_taken(session_id=session_id)
 
-    @event("SessionSlotTaken")
+    @event(SessionSlotTaken)
     def _session_slot_taken(self, session_id: str) -> None:
         self.live_sessions[session_id] = True
 
@@ -72,6 +88,6 @@ class Account(Aggregate):
         if session_id in self.live_sessions:
             self._session_slot_freed(session_id=session_id)
 
-    @event("SessionSlotFreed")
+    @event(SessionSlotFreed)
     def _session_slot_freed(self, session_id: str) -> None:
         self.live_sessions.pop(session_id, None)

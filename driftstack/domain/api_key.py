@@ -35,7 +35,13 @@ class ApiKey(Aggregate):
     def create_id(key_hash: str) -> UUID:
         return key_id_for(key_hash)
 
-    @event("Issued")
+    class Issued(Aggregate.Created):
+        key_hash: str
+        account_id: str
+        scopes: list[str]
+        name: str | None
+
+    @event(Issued)
     def __init__(self, key_hash: str, account_id: str, scopes: list[str], name: str | None) -> None:
         self.key_hash = key_hash
         self.account_id = account_id

@@ -20,7 +20,76 @@ class Session(Aggregate):
     while an action runs (recording it would double the events of every action).
     """
 
-    @event("Created")
+    # Events: facts with every field the audit log and webhooks need.
+
+    class Created(Aggregate.Created):
+        account_id: str
+        api_key_id: str
+        archetype: str
+        purpose: str
+        label: str | None
+        metadata: dict[str, Any] | None
+        behavioral_profile: str | None
+        profile_id: str | None
+        node: str
+
+    class Provisioned(Aggregate.Event):
+        browser: str
+        duration_ms: int
+
+    class Destroyed(Aggregate.Event):
+        reason: str
+        api_key_id: str | None
+
+    class Errored(Aggregate.Event):
+        reason: str
+        detail: str
+
+    class Navigated(Aggregate.Event):
+        api_key_id: str
+        url: str
+        wait_until: str
+        final_url: str
+        title: str
+        http_status: int | None
+        duration_ms: int
+
+    class Interacted(Aggregate.Event):
+        api_key_id: str
+        details: dict[str, Any]
+        url: str
+        title: str
+        duration_ms: int
+
+    class Waited(Aggregate.Event):
+        api_key_id: str
+        details: dict[str, Any]
+        url: str
+        title: str
+        duration_ms: int
+
+    class StateRead(Aggregate.Event):
+        api_key_id: str
+        url: str
+        byte_size: int
+        duration_ms: int
+
+    class Captured(Aggregate.Event):
+        api_key_id: str
+        kind: str
+        full_page: bool
+        byte_size: int
+        duration_ms: int
+
+    class ActionFailed(Aggregate.Event):
+        api_key_id: str
+        action: str
+        details: dict[str, Any]
+        reason: str
+        error: str
+        duration_ms: int
+
+    @event(Created)
     def __init__(
         self,
         account_id: str,
@@ -65,7 +134,7 @@ class Session(Aggregate):
         self.check_can_act()
         self._provisioned(browser=browser, duration_ms=duration_ms)
 
-    @event("Provisioned")
+    @event(Provisioned)
     def _provisioned(self, browser: str, duration_ms: int) -> None:
         self.status = "ready"
 
@@ -76,7 +145,7 @@ class Session(Aggregate):
         self._destroyed(reason=reason, api_key_id=api_key_id)
         return True
 
-    @event("Destroyed")
+    @event(Destroyed)
     def _destroyed(self, reason: str, api_key_id: str | None) -> None:
         self.status = "destroyed"
         self.end_reason = reason
@@ -87,7 +156,7 @@ class Session(Aggregate):
         self._errored(reason=reason, detail=detail)
         return True
 
-    @event("Errored")
+    @event(Errored)
     def _errored(self, reason: str, detail: str) -> None:
         self.status = "errored"
         self.end_reason = reason
@@ -115,7 +184,7 @@ class Session(Aggregate):
             duration_ms=duration_ms,
         )
 
-    @event("Navigated")
+    @event(Navigated)
     def _navigated(
         self,
         api_key_id: str,
@@ -137,7 +206,7 @@ class Session(Aggregate):
             api_key_id=api_key_id, details=details, url=url, title=title, duration_ms=duration_ms
         )
 
-    @event("Interacted")
+    @event(Interacted)
     def _interacted(
         self, api_key_id: str, details: dict[str, Any], url: str, title: str, duration_ms: int
     ) -> None:
@@ -149,7 +218,7 @@ class Session(Aggregate):
         self.check_can_act()
         self._waited(api_key_id=api_key_id, details=details, url=url, title=title, duration_ms=duration_ms)
 
-    @event("Waited")
+    @event(Waited)
     def _waited(
         self, api_key_id: str, details: dict[str, Any], url: str, title: str, duration_ms: int
     ) -> None:
@@ -159,7 +228,7 @@ class Session(Aggregate):
         self.check_can_act()
         self._state_read(api_key_id=api_key_id, url=url, byte_size=byte_size, duration_ms=duration_ms)
 
-    @event("StateRead")
+    @event(StateRead)
     def _state_read(self, api_key_id: str, url: str, byte_size: int, duration_ms: int) -> None:
         pass
 
@@ -175,7 +244,7 @@ class Session(Aggregate):
             duration_ms=duration_ms,
         )
 
-    @event("Captured")
+    @event(Captured)
     def _captured(
         self, api_key_id: str, kind: str, full_page: bool, byte_size: int, duration_ms: int
     ) -> None:
@@ -201,7 +270,7 @@ class Session(Aggregate):
             duration_ms=duration_ms,
         )
 
-    @event("ActionFailed")
+    @event(ActionFailed)
     def _action_failed(
         self,
         api_key_id: str,

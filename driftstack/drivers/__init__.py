@@ -48,7 +48,7 @@ def playwright_executables() -> dict[str, str]:
             with sync_playwright() as pw:
                 for engine in ("chromium", "webkit", "firefox"):
                     found[engine] = getattr(pw, engine).executable_path
-        except Exception:  # no Playwright, or a broken install: nothing bundled to offer
+        except Exception:  # noqa: BLE001  (a broken Playwright install: nothing bundled to offer)
             found.clear()
 
     thread = threading.Thread(target=ask, name="driftstack-playwright-probe", daemon=True)
@@ -59,7 +59,7 @@ def playwright_executables() -> dict[str, str]:
 
 def _bundled(engine: str) -> bool:
     path = playwright_executables().get(engine)
-    return bool(path) and os.path.exists(path)
+    return path is not None and os.path.exists(path)
 
 
 def build_driver(settings: Settings) -> Driver:

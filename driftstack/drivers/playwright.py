@@ -9,6 +9,10 @@ import os
 from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING, Any
 
+from playwright.async_api import Error as PlaywrightError
+from playwright.async_api import TimeoutError as PlaywrightTimeout
+from playwright.async_api import async_playwright
+
 from driftstack.domain.archetypes import Archetype
 from driftstack.drivers.base import (
     DIRECTIONS,
@@ -18,20 +22,6 @@ from driftstack.drivers.base import (
     NavigationResult,
     PageState,
 )
-
-try:
-    from playwright.async_api import Error as PlaywrightError
-    from playwright.async_api import TimeoutError as PlaywrightTimeout
-    from playwright.async_api import async_playwright
-except ImportError:  # the driver then reports itself unavailable instead of breaking imports
-    async_playwright = None
-
-    class PlaywrightError(Exception):  # type: ignore[no-redef]
-        pass
-
-    class PlaywrightTimeout(PlaywrightError):  # type: ignore[no-redef]
-        pass
-
 
 if TYPE_CHECKING:
     from playwright.async_api import Browser, BrowserContext, Playwright, Response
@@ -217,7 +207,7 @@ class PlaywrightPage:
             raise DriverError("invalid_argument", f"wait_until must be one of: {allowed}")
         try:
             async with self._call("navigate", timeout_ms=timeout_ms):
-                response = await self._page.goto(url, wait_until=wait_until, timeout=timeout_ms)
+                response = await self._page.goto(url, wait_until=wait_until, timeout=timeout_ms)  # type: ignore[arg-type]
                 return await self._result(response)
         except DriverError as e:
             if e.reason == "navigation_failed" and self.engine == "chromium":
@@ -302,7 +292,7 @@ class PlaywrightPage:
                 url=self._page.url,
                 title=title,
                 html=html,
-                viewport=dict(self._page.viewport_size or {}),
+                viewport=dict(self._page.viewport_size or {}),  # type: ignore[arg-type]
                 cookies=cookies,
             )
 
@@ -410,8 +400,6 @@ class PlaywrightDriver:
             self._started = True
 
     async def _launch(self) -> None:
-        if async_playwright is None:
-            raise DriverUnavailable("playwright is not installed")
         if self.executable_path is not None and not os.path.exists(self.executable_path):
             raise DriverUnavailable(
                 f"browser executable not found: {self.executable_path}", hint=self._hint()

@@ -32,7 +32,7 @@ class SupervisedProjection:
         self.progress = Progress()
         # A subclass per supervisor carries this supervisor's progress into the runner's
         # projection instance from its very first event.
-        self._projection_class = type(
+        self._projection_class: type[Projection[Any]] = type(
             projection_class.__name__,
             (projection_class,),
             {"name": projection_class.name, "progress": self.progress},

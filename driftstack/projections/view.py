@@ -11,11 +11,11 @@ from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
 from eventsourcing.projection import Projection
 from psycopg import Cursor
 from psycopg.rows import DictRow
-from psycopg.sql import SQL
+from psycopg.sql import SQL, Composed
 
 from .progress import Progress
 
-Write = Callable[[Cursor[DictRow]], None]
+Write = Callable[[Cursor[DictRow]], object]
 
 
 class View(PostgresTrackingRecorder):
@@ -25,7 +25,7 @@ class View(PostgresTrackingRecorder):
 
     def __init__(self, datastore: PostgresDatastore, **kwargs: Any) -> None:
         super().__init__(datastore, **kwargs)
-        self.sql_create_statements.extend(SQL(statement) for statement in self.ddl)  # type: ignore[arg-type]
+        self.sql_create_statements.extend(Composed([SQL(statement)]) for statement in self.ddl)
 
     def commit(self, tracking: Tracking, write: Write | None = None) -> None:
         """Writes the rows and the tracking position atomically: each event is applied once."""
