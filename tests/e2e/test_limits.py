@@ -5,27 +5,15 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
 
-from driftstack.settings import Settings
-
 from ..conftest import Api, Harness, StartDriftstack
 from .servers import Servers, poll
 
 CONCURRENCY_LIMIT = "https://driftstack.dev/problems/concurrency-limit"
-
-
-@pytest.fixture
-async def servers(database_url: str, settings: Settings, tmp_path: Path) -> AsyncIterator[Servers]:
-    started = Servers(database_url, settings.secret_key or "", tmp_path)
-    try:
-        yield started
-    finally:
-        await asyncio.to_thread(started.stop_all)
 
 
 @pytest.fixture

@@ -12,21 +12,10 @@ import aiohttp
 import psutil
 import pytest
 
-from driftstack.settings import Settings
-
 from ..conftest import Api, Harness, StartDriftstack, chromium_path
 from .servers import Servers, poll
 
 SESSION_DESTROYED = "https://driftstack.dev/problems/session-destroyed"
-
-
-@pytest.fixture
-async def servers(database_url: str, settings: Settings, tmp_path: Path) -> AsyncIterator[Servers]:
-    started = Servers(database_url, settings.secret_key or "", tmp_path)
-    try:
-        yield started
-    finally:
-        await asyncio.to_thread(started.stop_all)
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import zlib
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 from uuid import UUID
 
@@ -17,7 +16,6 @@ from eventsourcing.utils import Environment
 
 from driftstack.application import Driftstack
 from driftstack.domain.account import Account
-from driftstack.settings import Settings
 from driftstack.store import Store
 
 from ..conftest import Api, Harness
@@ -33,15 +31,6 @@ READ_MODEL_TABLES = (
     "api_keys",
     "accounts_view_tracking",
 )
-
-
-@pytest.fixture
-async def servers(database_url: str, settings: Settings, tmp_path: Path) -> AsyncIterator[Servers]:
-    started = Servers(database_url, settings.secret_key or "", tmp_path)
-    try:
-        yield started
-    finally:
-        await asyncio.to_thread(started.stop_all)
 
 
 @pytest.fixture
