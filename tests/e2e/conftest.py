@@ -11,6 +11,7 @@ import pytest
 
 from driftstack.settings import Settings
 
+from ..conftest import Harness, StartDriftstack
 from .receivers import Receiver
 from .servers import Servers
 
@@ -31,3 +32,11 @@ async def receiver(aiohttp_server: Any) -> Receiver:
     server = await aiohttp_server(receiving.app(), host="127.0.0.1")
     receiving.url = f"http://127.0.0.1:{server.port}/hooks"
     return receiving
+
+
+@pytest.fixture
+async def hooked(start_driftstack: StartDriftstack) -> Harness:
+    """Driftstack allowed to deliver to 127.0.0.1, retrying within a second instead of hours."""
+    return await start_driftstack(
+        webhook_allow_private=True, webhook_retry_schedule_s=(0,) + (0.3,) * 7, webhook_poll_s=0.5
+    )

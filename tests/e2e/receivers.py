@@ -20,6 +20,7 @@ Answer = int | Callable[[], Awaitable[web.StreamResponse]]
 class Received:
     headers: dict[str, str]
     body: bytes
+    path: str = "/"
 
     @property
     def payload(self) -> dict[str, Any]:
@@ -52,7 +53,7 @@ class Receiver:
         return app
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
-        self.received.append(Received(dict(request.headers), await request.read()))
+        self.received.append(Received(dict(request.headers), await request.read(), request.path))
         self._arrived.set()
         answer = self.answers.pop(0) if self.answers else 200
         if callable(answer):
@@ -78,3 +79,16 @@ class Receiver:
                 raise AssertionError(f"{what} not received within {deadline_s} s: {self.received!r}")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._arrived.wait(), min(left, 0.5))
+
+
+async def an_endpoint(api: Any, url: str, event_types: list[str], **fields: Any) -> dict[str, Any]:
+    """A registered endpoint, with the secret its creation shows once."""
+    status, endpoint, _ = await api.post("/v1/webhooks", {"url": url, "event_types": event_types, **fields})
+    assert status == 201, endpoint
+    return dict(endpoint)
+
+
+async def deliveries(api: Any, endpoint_id: str, query: str = "") -> list[dict[str, Any]]:
+    status, page, _ = await api.get(f"/v1/webhooks/{endpoint_id}/deliveries{query}")
+    assert status == 200, page
+    return list(page["data"])

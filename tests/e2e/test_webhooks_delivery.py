@@ -5,33 +5,12 @@ from __future__ import annotations
 import time
 from typing import Any
 
-import pytest
-
-from ..conftest import Api, Harness, StartDriftstack
-from .receivers import Receiver
+from ..conftest import Harness
+from .receivers import Receiver, an_endpoint, deliveries
+from .servers import poll
 from .test_recovery import kill_our_browsers
 
 SESSION_ENDS = ["session.completed", "session.failed"]
-
-
-@pytest.fixture
-async def hooked(start_driftstack: StartDriftstack) -> Harness:
-    """Driftstack allowed to deliver to 127.0.0.1, retrying within a second instead of hours."""
-    return await start_driftstack(
-        webhook_allow_private=True, webhook_retry_schedule_s=(0,) + (0.3,) * 7, webhook_poll_s=0.5
-    )
-
-
-async def an_endpoint(api: Api, url: str, event_types: list[str], **fields: Any) -> dict[str, Any]:
-    status, endpoint, _ = await api.post("/v1/webhooks", {"url": url, "event_types": event_types, **fields})
-    assert status == 201, endpoint
-    return dict(endpoint)
-
-
-async def deliveries(api: Api, endpoint_id: str, query: str = "") -> list[dict[str, Any]]:
-    status, page, _ = await api.get(f"/v1/webhooks/{endpoint_id}/deliveries{query}")
-    assert status == 200, page
-    return list(page["data"])
 
 
 async def test_destroying_a_session_sends_a_signed_session_completed_with_its_metadata(
@@ -140,6 +119,4 @@ async def test_a_receiver_that_fails_then_recovers_gets_every_delivery_with_the_
 
 
 async def _poll(check: Any, deadline_s: float = 20.0) -> Any:
-    from .servers import poll
-
     return await poll(check, deadline_s=deadline_s, interval_s=0.1)
