@@ -98,6 +98,10 @@ class Dispatcher:
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as e:
                 log.warning("webhooks.dispatch_failed", dispatcher=self.name, error=str(e))
                 wait = 1.0
+            except Exception:
+                # Whatever went wrong, the loop must go on: a dead loop would deliver nothing, silently.
+                log.exception("webhooks.dispatch_failed", dispatcher=self.name)
+                wait = 1.0
             poll = self._settings.webhook_poll_s
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), poll if wait is None else min(poll, wait))

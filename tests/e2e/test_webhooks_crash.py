@@ -111,3 +111,30 @@ async def test_several_dispatchers_share_the_outbox_without_sending_a_claimed_ro
         alone.terminate()
         alone.wait(timeout=20)
     assert alone.returncode == 0
+
+
+async def test_rebuilding_the_views_never_sends_a_webhook_again(
+    servers: Servers, http: aiohttp.ClientSession, receiver: Receiver
+) -> None:
+    server = await servers.start("webhooks-rebuild", **WEBHOOKS)
+    api = Api(http, server.base, await admin_key(servers))
+    endpoint = await an_endpoint(api, receiver.url, ["session.completed"])
+    before = await api.ready_session()
+    assert (await api.delete(f"/v1/sessions/{before['id']}"))[0] == 204
+    await receiver.until(lambda: receiver.received)
+    assert server.stop() == 0
+
+    await asyncio.to_thread(servers.cli, "views", "rebuild")
+    server = await servers.start("webhooks-rebuild", **WEBHOOKS)
+    api = Api(http, server.base, api.key)
+    _, replayed, _ = await api.get(f"/v1/sessions/{before['id']}")
+    assert replayed["status"] == "destroyed", "the views were rebuilt from the events"
+    after = await api.ready_session()
+    assert (await api.delete(f"/v1/sessions/{after['id']}"))[0] == 204
+
+    # The outbox delivers in order of due time: a re-sent first message would arrive before the second.
+    await receiver.until(lambda: len(receiver.received) >= 2)
+    assert [r.verified_with(endpoint["secret"])["data"]["id"] for r in receiver.received] == [
+        before["id"],
+        after["id"],
+    ]

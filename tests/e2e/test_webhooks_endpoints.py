@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import uuid
 from typing import Any
 
+import psycopg
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
@@ -325,3 +327,29 @@ async def test_an_endpoint_failing_without_a_success_for_too_long_is_disabled(
         return rows[0]["status"] == "succeeded"
 
     await poll(succeeded, deadline_s=30)
+
+
+async def test_signing_secrets_are_encrypted_at_rest(driftstack: Harness, database_url: str) -> None:
+    api = await admin(driftstack)
+    endpoint = await an_endpoint(api, PUBLIC_URL, ["session.completed"])
+    _, rotated, _ = await api.post(f"/v1/webhooks/{endpoint['id']}/rotate-secret")
+    secrets = [s.removeprefix("whsec_") for s in (endpoint["secret"], rotated["secret"])]
+    raw = [base64.b64decode(s) for s in secrets]
+
+    def every_stored_byte() -> bytes:
+        with psycopg.connect(database_url) as conn:
+            tables = [
+                r[0]
+                for r in conn.execute(
+                    "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'"
+                )
+            ]
+            dump = b""
+            for table in tables:
+                for row in conn.execute(f'SELECT * FROM "{table}"'):
+                    dump += repr(row).encode() + b"".join(v for v in row if isinstance(v, bytes))
+            return dump
+
+    dump = await asyncio.to_thread(every_stored_byte)
+    for secret, key in zip(secrets, raw, strict=True):
+        assert secret.encode() not in dump and key not in dump
