@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
+from uuid import UUID
 
 import asyncpg
 import structlog
@@ -16,7 +19,7 @@ from .application import Driftstack
 from .consistency import ReadYourWrites
 from .drivers import build_driver
 from .drivers.base import DriverUnavailable
-from .http import account, audit, health, openapi, sessions
+from .http import account, audit, health, openapi, sessions, webhooks
 from .http.context import SERVICES, Services
 from .http.middleware import request_context
 from .projections.accounts import AccountsProjection, AccountsReader, AccountsView
@@ -26,6 +29,12 @@ from .projections.sessions import SessionsProjection, SessionsReader, SessionsVi
 from .sessions import SessionService
 from .settings import Settings
 from .store import Store, open_store
+from .webhooks.dispatcher import Dispatcher
+from .webhooks.endpoints import WebhookService
+from .webhooks.outbox import WebhookOutboxProjection, WebhookOutboxView
+from .webhooks.records import WebhookRecords
+from .webhooks.secret_box import SecretBox
+from .webhooks.transport import Transport
 
 log = structlog.get_logger()
 
@@ -39,16 +48,20 @@ class Projections:
     sessions: SupervisedProjection
     audit: SupervisedProjection
     accounts: SupervisedProjection
+    webhook_outbox: SupervisedProjection
 
     def all(self) -> list[SupervisedProjection]:
-        return [self.sessions, self.audit, self.accounts]
+        return [self.sessions, self.audit, self.accounts, self.webhook_outbox]
 
 
-def start_projections(env: dict[str, str]) -> Projections:
+def start_projections(env: dict[str, str], box: SecretBox) -> Projections:
     projections = Projections(
         sessions=SupervisedProjection(SessionsProjection, SessionsView, Driftstack, env),
         audit=SupervisedProjection(AuditLogProjection, AuditLogView, Driftstack, env),
         accounts=SupervisedProjection(AccountsProjection, AccountsView, Driftstack, env),
+        webhook_outbox=SupervisedProjection(
+            WebhookOutboxProjection, WebhookOutboxView, Driftstack, env, attributes={"secret_box": box}
+        ),
     )
     for projection in projections.all():
         projection.start()
@@ -65,7 +78,8 @@ async def build_app(settings: Settings, store: Store | None = None) -> web.Appli
         store = await asyncio.to_thread(open_store, settings)
     env = store.eventsourcing_env(pool_size=settings.pool_size)
     application = await asyncio.to_thread(Driftstack, env)
-    projections = await asyncio.to_thread(start_projections, {**env, "POSTGRES_POOL_SIZE": "2"})
+    box = SecretBox.from_service_key(store.cipher_key)
+    projections = await asyncio.to_thread(start_projections, {**env, "POSTGRES_POOL_SIZE": "2"}, box)
     pool = await asyncpg.create_pool(
         store.asyncpg_dsn(), min_size=2, max_size=max(4, settings.pool_size * 2), init=_init_connection
     )
@@ -81,6 +95,12 @@ async def build_app(settings: Settings, store: Store | None = None) -> web.Appli
     )
     await session_service.start()
     await _catch_up(projections, await asyncio.to_thread(application.recorder.max_notification_id))
+    records = WebhookRecords(pool, box)
+    transport = Transport(timeout_s=settings.webhook_timeout_s, allow_private=settings.webhook_allow_private)
+    dispatcher = None
+    if settings.webhook_dispatch:
+        dispatcher = Dispatcher(records, transport, settings, store.asyncpg_dsn(), disabler(application))
+        await dispatcher.start()
 
     web_app = web.Application(middlewares=[request_context], client_max_size=1024 * 1024)
     web_app[SERVICES] = Services(
@@ -91,18 +111,34 @@ async def build_app(settings: Settings, store: Store | None = None) -> web.Appli
         audit_progress=projections.audit.progress,
         consistency=consistency,
         driver=driver,
+        webhooks=WebhookService(
+            application, records, projections.webhook_outbox.progress, consistency, transport, settings
+        ),
     )
-    for module in (sessions, audit, account, health, openapi):
+    for module in (sessions, webhooks, audit, account, health, openapi):
         web_app.add_routes(module.routes)
 
     async def shut_down(_: web.Application) -> None:
+        if dispatcher is not None:
+            await dispatcher.stop()
         await session_service.stop()
+        await transport.close()
         await driver.stop()
         await pool.close()
         await asyncio.to_thread(_stop_sync, projections, application)
 
     web_app.on_cleanup.append(shut_down)
     return web_app
+
+
+def disabler(application: Driftstack) -> Callable[[UUID, str, str], Awaitable[None]]:
+    """How a dispatcher disables an endpoint: through the application, so it is an audited event."""
+
+    async def disable(endpoint_id: UUID, reason: str, detail: str) -> None:
+        if await asyncio.to_thread(application.disable_webhook_endpoint, endpoint_id, reason, detail):
+            log.warning("webhooks.endpoint_disabled", endpoint_id=f"whep_{endpoint_id}", reason=reason)
+
+    return disable
 
 
 async def _catch_up(projections: Projections, head: int | None) -> None:
@@ -133,6 +169,33 @@ def _stop_sync(projections: Projections, application: Any) -> None:
     for projection in projections.all():
         projection.stop()
     application.close()
+
+
+async def _dispatch_until_stopped(settings: Settings) -> None:
+    store = await asyncio.to_thread(open_store, settings)
+    application = await asyncio.to_thread(Driftstack, store.eventsourcing_env(pool_size=1))
+    pool = await asyncpg.create_pool(store.asyncpg_dsn(), min_size=1, max_size=4, init=_init_connection)
+    records = WebhookRecords(pool, SecretBox.from_service_key(store.cipher_key))
+    await records.ensure_tables()
+    transport = Transport(timeout_s=settings.webhook_timeout_s, allow_private=settings.webhook_allow_private)
+    dispatcher = Dispatcher(records, transport, settings, store.asyncpg_dsn(), disabler(application))
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stopping.set)
+    await dispatcher.start()
+    try:
+        await stopping.wait()
+    finally:
+        await dispatcher.stop()
+        await transport.close()
+        await pool.close()
+        await asyncio.to_thread(application.close)
+
+
+def dispatch(settings: Settings) -> None:
+    """Only a webhook dispatcher (`driftstack webhooks dispatch`): more of them deliver side by side."""
+    asyncio.run(_dispatch_until_stopped(settings))
 
 
 def serve(settings: Settings) -> None:

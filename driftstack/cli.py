@@ -1,4 +1,4 @@
-"""The `driftstack` command: run the service, create accounts, members and keys, rebuild the views."""
+"""The `driftstack` command: run the service or a webhook dispatcher, create accounts, members and keys, rebuild the views."""
 
 from __future__ import annotations
 
@@ -71,6 +71,12 @@ def _parser() -> argparse.ArgumentParser:
     key_create.add_argument("--scopes", required=True, help="comma-separated: read,write,admin")
     key_create.add_argument("--name")
 
+    webhooks = commands.add_parser("webhooks", help="deliver webhooks")
+    webhook_commands = webhooks.add_subparsers(dest="action", required=True)
+    webhook_commands.add_parser(
+        "dispatch", help="run a dispatcher alone (beside `serve`'s own); any number can run at once"
+    )
+
     views = commands.add_parser("views", help="maintain the read models built from the events")
     view_commands = views.add_subparsers(dest="action", required=True)
     view_commands.add_parser(
@@ -109,6 +115,11 @@ def main(argv: list[str] | None = None) -> int:
         )
     if args.command == "views":
         return _rebuild_views(settings)
+    if args.command == "webhooks":
+        from .app import dispatch
+
+        dispatch(settings)
+        return 0
     if args.command == "accounts" and args.action == "add-member":
         return _with_application(
             settings, lambda app: _account_json(app.add_member(args.owner_id, args.member_id, args.role))

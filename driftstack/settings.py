@@ -18,8 +18,26 @@ def _float_or_none(env: dict[str, str], name: str) -> float | None:
     return float(raw) if raw not in (None, "") else None
 
 
-def _flag(env: dict[str, str], name: str) -> bool:
-    return env.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
+def _flag(env: dict[str, str], name: str, default: bool = False) -> bool:
+    raw = env.get(name, "").strip().lower()
+    return raw in {"1", "true", "yes", "on"} if raw else default
+
+
+def _float(env: dict[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    return float(raw) if raw not in (None, "") else default
+
+
+def _seconds_list(env: dict[str, str], name: str, default: tuple[float, ...]) -> tuple[float, ...]:
+    raw = env.get(name)
+    if raw in (None, ""):
+        return default
+    return tuple(float(part) for part in raw.split(",") if part.strip())
+
+
+# Standard Webhooks' suggested schedule, cut after the eighth attempt: the delay before each
+# attempt, from the moment the event is stored (immediately, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h).
+WEBHOOK_RETRY_SCHEDULE_S = (0.0, 5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 36000.0)
 
 
 @dataclass(frozen=True)
@@ -40,6 +58,15 @@ class Settings:
     log_level: str = "info"
     log_json: bool = True
     pool_size: int = 4
+    webhook_allow_private: bool = False  # tests and private networks: deliver to non-public addresses
+    webhook_dispatch: bool = True  # `serve` runs a dispatcher too
+    webhook_retry_schedule_s: tuple[float, ...] = WEBHOOK_RETRY_SCHEDULE_S
+    webhook_timeout_s: float = 15.0
+    webhook_lease_s: float = 60.0  # a claimed delivery not recorded by then is claimable again
+    webhook_poll_s: float = 5.0  # the dispatcher looks for due deliveries at least this often
+    webhook_rotation_grace_s: float = 86_400.0
+    webhook_disable_after_s: float = 5 * 86_400.0
+    webhook_concurrency: int = 8
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -59,4 +86,15 @@ class Settings:
             log_level=(env.get("DRIFTSTACK_LOG_LEVEL") or "info").lower(),
             log_json=not _flag(env, "DRIFTSTACK_LOG_PRETTY"),
             pool_size=_int(env, "DRIFTSTACK_POOL_SIZE", 4),
+            webhook_allow_private=_flag(env, "DRIFTSTACK_WEBHOOK_ALLOW_PRIVATE"),
+            webhook_dispatch=_flag(env, "DRIFTSTACK_WEBHOOK_DISPATCH", default=True),
+            webhook_retry_schedule_s=_seconds_list(
+                env, "DRIFTSTACK_WEBHOOK_RETRY_SCHEDULE_S", WEBHOOK_RETRY_SCHEDULE_S
+            ),
+            webhook_timeout_s=_float(env, "DRIFTSTACK_WEBHOOK_TIMEOUT_S", 15.0),
+            webhook_lease_s=_float(env, "DRIFTSTACK_WEBHOOK_LEASE_S", 60.0),
+            webhook_poll_s=_float(env, "DRIFTSTACK_WEBHOOK_POLL_S", 5.0),
+            webhook_rotation_grace_s=_float(env, "DRIFTSTACK_WEBHOOK_ROTATION_GRACE_S", 86_400.0),
+            webhook_disable_after_s=_float(env, "DRIFTSTACK_WEBHOOK_DISABLE_AFTER_S", 5 * 86_400.0),
+            webhook_concurrency=_int(env, "DRIFTSTACK_WEBHOOK_CONCURRENCY", 8),
         )

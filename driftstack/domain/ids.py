@@ -1,4 +1,4 @@
-"""The one public id format: a type prefix and a UUID (`ses_…`, `acc_…`, `key_…`)."""
+"""The one public id format: a type prefix and a UUID (`ses_…`, `acc_…`, `key_…`, `whep_…`)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,10 @@ ACCOUNT = "acc"
 API_KEY = "key"
 PROFILE = "prof"
 SNAPSHOT = "psnap"
+WEBHOOK_ENDPOINT = "whep"
+WEBHOOK_DELIVERY = "dlv"
+# Standard Webhooks calls the id of one event sent to endpoints a message id (`webhook-id`).
+WEBHOOK_MESSAGE = "msg"
 
 
 def public_id(prefix: str, uuid: UUID) -> str:

@@ -14,6 +14,7 @@ from ..projections.audit import AuditLogReader
 from ..projections.progress import Progress
 from ..sessions import SessionService
 from ..settings import Settings
+from ..webhooks.endpoints import WebhookService
 
 ACCOUNT_HEADER = "X-Driftstack-Account"
 
@@ -27,6 +28,7 @@ class Services:
     audit_progress: Progress
     consistency: ReadYourWrites
     driver: Driver
+    webhooks: WebhookService
 
 
 SERVICES = web.AppKey("services", Services)

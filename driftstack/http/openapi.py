@@ -12,79 +12,24 @@ from .. import __version__
 from ..domain.archetypes import DEFAULT_ARCHETYPE
 from ..domain.session import IDLE_TIMEOUT
 from ..projections.audit import ACTIONS
+from . import openapi_webhooks
 from .audit import FILTERS
 from .context import ACCOUNT_HEADER
-from .openapi_schemas import AUDIT_RESOURCE_TYPES, MAX_REQUEST_BYTES, components, ref, response_name
-from .problems import TYPES
+from .openapi_operations import json_answer, operation, param
+from .openapi_schemas import AUDIT_RESOURCE_TYPES, components
 from .sessions import STATUSES
 
 routes = web.RouteTableDef()
-
-Operation = dict[str, Any]
 
 # What every call on a live session can meet besides its own validation.
 _ON_A_SESSION = ("not-found", "session-timeout", "session-destroyed", "driver-error")
 
 
-def _param(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/parameters/{name}"}
-
-
-def _json(schema_name: str, description: str, status: str = "200") -> dict[str, Any]:
-    return {
-        status: {
-            "description": description,
-            "headers": {"X-Request-Id": {"$ref": "#/components/headers/X-Request-Id"}},
-            "content": {"application/json": {"schema": ref(schema_name)}},
-        }
-    }
-
-
-def _operation(
-    operation_id: str,
-    summary: str,
-    description: str,
-    *,
-    tag: str,
-    scope: str | None,
-    ok: dict[str, Any],
-    problems: tuple[str, ...] = (),
-    parameters: tuple[dict[str, Any], ...] = (),
-    body: str | None = None,
-    body_required: bool = True,
-) -> Operation:
-    """One operation: its scope (or none), parameters, body, answer and every problem it can give."""
-    op: Operation = {"operationId": operation_id, "summary": summary, "tags": [tag]}
-    params = [*parameters, _param("RequestId")]
-    if scope is None:
-        op["security"] = []
-    else:
-        description += f"\n\nNeeds a key with the `{scope}` scope."
-        op["security"] = [{"bearer": [scope]}]
-        op["x-required-scope"] = scope
-        params.append(_param("ActingAccount"))
-        problems = ("unauthorized", "forbidden", *problems)
-    if body is not None:
-        problems = ("validation-failed", "payload-too-large", *problems)
-        op["requestBody"] = {
-            "required": body_required,
-            "description": f"A JSON object (at most {MAX_REQUEST_BYTES} bytes); unknown fields answer 400.",
-            "content": {"application/json": {"schema": ref(body)}},
-        }
-    op["description"] = description
-    op["parameters"] = params
-    responses = dict(ok)
-    for slug in (*problems, "internal-error"):
-        responses.setdefault(str(TYPES[slug][0]), {"$ref": f"#/components/responses/{response_name(slug)}"})
-    op["responses"] = dict(sorted(responses.items()))
-    return op
-
-
 def _session_paths() -> dict[str, Any]:
-    session_id = (_param("SessionId"),)
+    session_id = (param("SessionId"),)
     return {
         "/v1/sessions": {
-            "post": _operation(
+            "post": operation(
                 "createSession",
                 "Create a session",
                 "Starts a browser session and answers at once with `status: creating`; the browser is "
@@ -105,18 +50,20 @@ def _session_paths() -> dict[str, Any]:
                         "schema": {"type": "boolean", "default": False},
                     },
                 ),
-                ok=_json("Session", "The session: `creating`; `ready`/`errored` with `?wait=true`.", "201"),
+                ok=json_answer(
+                    "Session", "The session: `creating`; `ready`/`errored` with `?wait=true`.", "201"
+                ),
                 problems=("not-found", "concurrency-limit", "driver-not-integrated"),
             ),
-            "get": _operation(
+            "get": operation(
                 "listSessions",
                 "List sessions",
                 "The account's sessions, newest first, cursor-paginated, optionally of one status.",
                 tag="sessions",
                 scope="read",
                 parameters=(
-                    _param("Limit"),
-                    _param("Cursor"),
+                    param("Limit"),
+                    param("Cursor"),
                     {
                         "name": "status",
                         "in": "query",
@@ -125,22 +72,22 @@ def _session_paths() -> dict[str, Any]:
                         "schema": {"type": "string", "enum": list(STATUSES)},
                     },
                 ),
-                ok=_json("SessionPage", "A page of sessions."),
+                ok=json_answer("SessionPage", "A page of sessions."),
                 problems=("validation-failed",),
             ),
         },
         "/v1/sessions/{session_id}": {
             "parameters": list(session_id),
-            "get": _operation(
+            "get": operation(
                 "getSession",
                 "Get a session",
                 "One session, in any status.",
                 tag="sessions",
                 scope="read",
-                ok=_json("Session", "The session."),
+                ok=json_answer("Session", "The session."),
                 problems=("not-found",),
             ),
-            "delete": _operation(
+            "delete": operation(
                 "destroySession",
                 "Destroy a session",
                 "Tears the session down and frees its slot. Idempotent: an already destroyed (or errored) "
@@ -158,7 +105,7 @@ def _session_paths() -> dict[str, Any]:
         },
         "/v1/sessions/{session_id}/navigate": {
             "parameters": list(session_id),
-            "post": _operation(
+            "post": operation(
                 "navigateSession",
                 "Navigate",
                 "Loads a URL and waits until `wait_until` (or its older name `wait_for`). A navigation "
@@ -166,51 +113,51 @@ def _session_paths() -> dict[str, Any]:
                 tag="sessions",
                 scope="write",
                 body="Navigate",
-                ok=_json("NavigateResult", "Where the navigation ended."),
+                ok=json_answer("NavigateResult", "Where the navigation ended."),
                 problems=_ON_A_SESSION,
             ),
         },
         "/v1/sessions/{session_id}/interact": {
             "parameters": list(session_id),
-            "post": _operation(
+            "post": operation(
                 "interactWithSession",
                 "Interact",
                 "Taps, types, scrolls or presses a key, paced by the session's `behavioral_profile`.",
                 tag="sessions",
                 scope="write",
                 body="Interaction",
-                ok=_json("InteractResult", "Done."),
+                ok=json_answer("InteractResult", "Done."),
                 problems=_ON_A_SESSION,
             ),
         },
         "/v1/sessions/{session_id}/wait": {
             "parameters": list(session_id),
-            "post": _operation(
+            "post": operation(
                 "waitInSession",
                 "Wait",
                 "Waits for a selector to be visible, for the next navigation, or for a duration.",
                 tag="sessions",
                 scope="write",
                 body="Wait",
-                ok=_json("WaitResult", "Done waiting."),
+                ok=json_answer("WaitResult", "Done waiting."),
                 problems=_ON_A_SESSION,
             ),
         },
         "/v1/sessions/{session_id}/state": {
             "parameters": list(session_id),
-            "get": _operation(
+            "get": operation(
                 "getSessionState",
                 "Read the page state",
                 "The page's URL, title, DOM HTML, viewport and cookies: a checkpoint without a screenshot.",
                 tag="sessions",
                 scope="read",
-                ok=_json("PageState", "The page as it is now."),
+                ok=json_answer("PageState", "The page as it is now."),
                 problems=_ON_A_SESSION,
             ),
         },
         "/v1/sessions/{session_id}/capture": {
             "parameters": list(session_id),
-            "post": _operation(
+            "post": operation(
                 "captureSession",
                 "Capture",
                 "A screenshot (PNG) or PDF, base64-encoded inline, or a DOM snapshot as text. A capture "
@@ -218,7 +165,7 @@ def _session_paths() -> dict[str, Any]:
                 tag="sessions",
                 scope="write",
                 body="Capture",
-                ok=_json("CaptureResult", "The captured bytes."),
+                ok=json_answer("CaptureResult", "The captured bytes."),
                 problems=_ON_A_SESSION,
             ),
         },
@@ -233,7 +180,7 @@ def _other_paths() -> dict[str, Any]:
     }
     return {
         "/v1/audit-log": {
-            "get": _operation(
+            "get": operation(
                 "listAuditLog",
                 "Read the audit log",
                 "What happened to the account's resources (sessions, the account, its keys), newest "
@@ -241,8 +188,8 @@ def _other_paths() -> dict[str, Any]:
                 tag="audit",
                 scope="read",
                 parameters=(
-                    _param("Limit"),
-                    _param("Cursor"),
+                    param("Limit"),
+                    param("Cursor"),
                     *(
                         {
                             "name": name,
@@ -254,39 +201,39 @@ def _other_paths() -> dict[str, Any]:
                         for name in FILTERS
                     ),
                 ),
-                ok=_json("AuditPage", "A page of audit entries."),
+                ok=json_answer("AuditPage", "A page of audit entries."),
                 problems=("validation-failed",),
             ),
         },
         "/v1/account/me": {
-            "get": _operation(
+            "get": operation(
                 "getAccountMe",
                 "The calling account",
                 f"The account acted on (the owner's under `{ACCOUNT_HEADER}`), its tier, caps and idle "
                 "timeout, the caller's role on it, and the calling key.",
                 tag="account",
                 scope="read",
-                ok=_json("AccountMe", "The account."),
+                ok=json_answer("AccountMe", "The account."),
             ),
         },
         "/healthz": {
-            "get": _operation(
+            "get": operation(
                 "getHealth",
                 "Health",
                 "Whether the service is up and which browser it drives (no key).",
                 tag="meta",
                 scope=None,
-                ok=_json("Health", "Up."),
+                ok=json_answer("Health", "Up."),
             ),
         },
         "/v1/openapi.json": {
-            "get": _operation(
+            "get": operation(
                 "getOpenApiDocument",
                 "This document",
                 "The OpenAPI 3.1 document of the API (no key needed).",
                 tag="meta",
                 scope=None,
-                ok=_json("OpenApiDocument", "The document."),
+                ok=json_answer("OpenApiDocument", "The document."),
             ),
         },
     }
@@ -303,28 +250,38 @@ def document() -> dict[str, Any]:
             "version": __version__,
             "summary": "Remote browser sessions over HTTP.",
             "description": "Create a browser session (a device persona), drive it (navigate, interact, "
-            "wait), read it (state), capture it (screenshot, PDF, DOM snapshot) and destroy it. "
+            "wait), read it (state), capture it (screenshot, PDF, DOM snapshot) and destroy it; receive "
+            "signed webhooks when sessions end. "
             "Authenticate with `Authorization: Bearer ds_live_…`. Lists are cursor-paginated "
             "(`{data, has_more, next_cursor}`). Every error is `application/problem+json` (see the "
             "`Problem` schema for every type).",
         },
         "tags": [
             {"name": "sessions", "description": "Browser sessions and the actions on them."},
+            {"name": "webhooks", "description": "Signed webhooks: endpoints, event types, deliveries."},
             {"name": "audit", "description": "The audit log."},
             {"name": "account", "description": "The calling account."},
             {"name": "meta", "description": "Health and this document."},
         ],
         "security": [{"bearer": []}],
-        "paths": {**_session_paths(), **_other_paths()},
-        "components": components(),
+        "paths": {**_session_paths(), **openapi_webhooks.paths(), **_other_paths()},
+        "webhooks": openapi_webhooks.outgoing(),
+        "components": _components(),
     }
 
 
+def _components() -> dict[str, Any]:
+    parts = components()
+    parts["schemas"].update(openapi_webhooks.schemas())
+    parts["parameters"].update(openapi_webhooks.parameters())
+    return parts
+
+
 @cache
-def _document_json() -> str:
+def _documentjson_answer() -> str:
     return json.dumps(document())
 
 
 @routes.get("/v1/openapi.json")
 async def openapi_document(request: web.Request) -> web.Response:
-    return web.Response(text=_document_json(), content_type="application/json")
+    return web.Response(text=_documentjson_answer(), content_type="application/json")

@@ -77,13 +77,31 @@ class Body:
             raise ValidationFailed(name, f"an integer from {minimum} to {maximum}")
         return value
 
-    def boolean(self, name: str, default: bool) -> bool:
+    def boolean(self, name: str, default: bool, *, required: bool = False) -> bool:
         value = self._get(name)
         if value is _MISSING or value is None:
+            if required:
+                raise ValidationFailed(name, "must be true or false")
             return default
         if not isinstance(value, bool):
             raise ValidationFailed(name, "must be true or false")
         return value
+
+    def string_list(self, name: str, *, choices: tuple[str, ...], required: bool = False) -> list[str] | None:
+        """A non-empty list of distinct choices (repeats are dropped, the order is kept)."""
+        value = self._get(name)
+        if value is _MISSING or value is None:
+            if required:
+                raise ValidationFailed(name, "is required")
+            return None
+        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+            raise ValidationFailed(name, "must be a list of strings")
+        if not value:
+            raise ValidationFailed(name, "must not be empty")
+        unknown = [item for item in value if item not in choices]
+        if unknown:
+            raise ValidationFailed(name, f"one of {', '.join(choices)}")
+        return list(dict.fromkeys(value))
 
     def json_object(self, name: str, *, max_bytes: int) -> dict[str, Any] | None:
         value = self._get(name)

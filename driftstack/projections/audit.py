@@ -16,6 +16,7 @@ from ..clock import iso
 from ..domain.account import Account
 from ..domain.api_key import ApiKey
 from ..domain.session import Session
+from ..domain.webhook_endpoint import WebhookEndpoint
 from .view import View, ViewProjection
 
 # The audit action each event is shown as; events not named here are bookkeeping
@@ -34,8 +35,15 @@ ACTIONS: dict[type[Any], str] = {
     Account.Created: "account.created",
     Account.MemberAdded: "account.member_added",
     ApiKey.Issued: "api_key.created",
+    WebhookEndpoint.Registered: "webhook_endpoint.created",
+    WebhookEndpoint.Updated: "webhook_endpoint.updated",
+    WebhookEndpoint.SecretRotated: "webhook_endpoint.secret_rotated",
+    WebhookEndpoint.Disabled: "webhook_endpoint.disabled",
+    WebhookEndpoint.Deleted: "webhook_endpoint.deleted",
 }
-_NOT_PAYLOAD = {"originator_id", "originator_version", "timestamp", "api_key_id", "key_hash"}
+# Signing secrets never reach the log (a v1a endpoint's public key may).
+_NOT_PAYLOAD = {"originator_id", "originator_version", "timestamp", "api_key_id", "key_hash", "secret"}
+_ID_PREFIXES = {"session": "ses", "account": "acc", "api_key": "key", "webhook_endpoint": "whep"}
 
 
 def entry_id(originator_id: UUID, version: int) -> str:
@@ -67,7 +75,7 @@ class AuditLogProjection(ViewProjection[AuditLogView]):
             self.apply(tracking)
             return
         resource_type, _ = action.split(".")
-        prefix = {"session": "ses", "account": "acc", "api_key": "key"}[resource_type]
+        prefix = _ID_PREFIXES[resource_type]
         resource_id = f"{prefix}_{domain_event.originator_id}"
 
         def write(curs: Cursor[DictRow]) -> None:

@@ -28,14 +28,15 @@ class SupervisedProjection:
         application_class: type[Any],
         env: dict[str, str],
         restart_delay_s: float = 1.0,
+        attributes: dict[str, Any] | None = None,
     ) -> None:
         self.progress = Progress()
-        # A subclass per supervisor carries this supervisor's progress into the runner's
-        # projection instance from its very first event.
+        # A subclass per supervisor carries this supervisor's progress (and whatever else the
+        # projection needs, e.g. a key) into the runner's projection instance from its first event.
         self._projection_class: type[Projection[Any]] = type(
             projection_class.__name__,
             (projection_class,),
-            {"name": projection_class.name, "progress": self.progress},
+            {"name": projection_class.name, "progress": self.progress, **(attributes or {})},
         )
         self._view_class = view_class
         self._application_class = application_class

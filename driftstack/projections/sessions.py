@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime
-from functools import singledispatchmethod
+from functools import singledispatch, singledispatchmethod
 from typing import Any
 from uuid import UUID
 
 import asyncpg
 from eventsourcing.persistence import Tracking
+from psycopg import Cursor, sql
+from psycopg.rows import DictRow
 from psycopg.types.json import Jsonb
 
 from ..clock import iso
@@ -71,7 +74,7 @@ FIELDS = tuple(
 )
 
 
-def _ordered(doc: dict[str, Any]) -> dict[str, Any]:
+def ordered(doc: dict[str, Any]) -> dict[str, Any]:
     # jsonb keeps keys in its own order; clients read the resource in the documented one.
     return {name: doc.get(name) for name in FIELDS}
 
@@ -90,46 +93,106 @@ class SessionsView(View):
 
 
 _PATCH = (
-    "UPDATE sessions SET status = COALESCE(%(status)s, status),"
+    "UPDATE {table} SET status = COALESCE(%(status)s, status),"
     " doc = doc || %(patch)s || jsonb_build_object("
     "  'action_count', (doc->>'action_count')::int + %(actions)s,"
     "  'screenshot_count', (doc->>'screenshot_count')::int + %(screenshots)s)"
-    " WHERE id = %(id)s"
+    " WHERE id = %(id)s RETURNING doc"
 )
+
+
+@dataclass(frozen=True)
+class SessionPatch:
+    """What one event changes in a session document."""
+
+    status: str | None = None
+    state: bool = False  # an acknowledged action: last_state_at moves
+    actions: int = 0
+    screenshots: int = 0
+    fields: dict[str, Any] = field(default_factory=dict)
+
+
+@singledispatch
+def patch_for(event: Any) -> SessionPatch | None:
+    """How a session event (other than Created) changes the document; None: it does not."""
+    return None
+
+
+@patch_for.register
+def _(event: Session.Provisioned) -> SessionPatch:
+    return SessionPatch(status="ready")
+
+
+@patch_for.register
+def _(event: Session.Navigated) -> SessionPatch:
+    return SessionPatch(state=True, actions=1, fields={"current_url": event.final_url, "title": event.title})
+
+
+@patch_for.register(Session.Interacted)
+@patch_for.register(Session.Waited)
+def _(event: Session.Interacted | Session.Waited) -> SessionPatch:
+    return SessionPatch(state=True, actions=1, fields={"current_url": event.url, "title": event.title})
+
+
+@patch_for.register
+def _(event: Session.StateRead) -> SessionPatch:
+    return SessionPatch(state=True, actions=1, fields={"current_url": event.url})
+
+
+@patch_for.register
+def _(event: Session.Captured) -> SessionPatch:
+    return SessionPatch(state=True, actions=1, screenshots=1 if event.kind == "screenshot" else 0)
+
+
+@patch_for.register
+def _(event: Session.ActionFailed) -> SessionPatch:
+    return SessionPatch(actions=1)
+
+
+@patch_for.register
+def _(event: Session.Destroyed) -> SessionPatch:
+    return SessionPatch(
+        status="destroyed", fields={"reason": event.reason, "destroyed_at": iso(event.timestamp)}
+    )
+
+
+@patch_for.register
+def _(event: Session.Errored) -> SessionPatch:
+    return SessionPatch(
+        status="errored", fields={"reason": event.reason, "destroyed_at": iso(event.timestamp)}
+    )
+
+
+def write_patch(curs: Cursor[DictRow], table: str, event: Any, patch: SessionPatch) -> dict[str, Any] | None:
+    """Applies the patch to the row of `table` (a sessions table with `status` and `doc`); the new document."""
+    at = iso(event.timestamp)
+    changes = dict(patch.fields)
+    if patch.status is not None:
+        changes.update(status=patch.status, updated_at=at)
+    if patch.state:
+        changes["last_state_at"] = at
+    params = {
+        "id": event.originator_id,
+        "status": patch.status,
+        "patch": Jsonb(changes),
+        "actions": patch.actions,
+        "screenshots": patch.screenshots,
+    }
+    curs.execute(sql.SQL(_PATCH).format(table=sql.Identifier(table)), params)
+    row = curs.fetchone()
+    return ordered(row["doc"]) if row is not None else None
 
 
 class SessionsProjection(ViewProjection[SessionsView]):
     name = "sessions_view"
 
-    def _patch(
-        self,
-        event: Any,
-        tracking: Tracking,
-        *,
-        status: str | None = None,
-        state: bool = False,
-        screenshots: int = 0,
-        actions: int = 0,
-        **fields: Any,
-    ) -> None:
-        at = iso(event.timestamp)
-        patch = dict(fields)
-        if status is not None:
-            patch.update(status=status, updated_at=at)
-        if state:
-            patch["last_state_at"] = at
-        params = {
-            "id": event.originator_id,
-            "status": status,
-            "patch": Jsonb(patch),
-            "actions": actions,
-            "screenshots": screenshots,
-        }
-        self.apply(tracking, lambda curs: curs.execute(_PATCH, params))
-
     @singledispatchmethod
     def process_event(self, domain_event: Any, tracking: Tracking) -> None:
-        self.apply(tracking)
+        patch = patch_for(domain_event)
+        if patch is None:
+            self.apply(tracking)
+            return
+        self.apply(tracking, lambda curs: write_patch(curs, "sessions", domain_event, patch))
 
     @process_event.register
     def _created(self, event: Session.Created, tracking: Tracking) -> None:
@@ -145,45 +208,6 @@ class SessionsProjection(ViewProjection[SessionsView]):
             ),
         )
 
-    @process_event.register
-    def _provisioned(self, event: Session.Provisioned, tracking: Tracking) -> None:
-        self._patch(event, tracking, status="ready")
-
-    @process_event.register
-    def _navigated(self, event: Session.Navigated, tracking: Tracking) -> None:
-        self._patch(event, tracking, state=True, actions=1, current_url=event.final_url, title=event.title)
-
-    @process_event.register
-    def _interacted(self, event: Session.Interacted, tracking: Tracking) -> None:
-        self._patch(event, tracking, state=True, actions=1, current_url=event.url, title=event.title)
-
-    @process_event.register
-    def _waited(self, event: Session.Waited, tracking: Tracking) -> None:
-        self._patch(event, tracking, state=True, actions=1, current_url=event.url, title=event.title)
-
-    @process_event.register
-    def _state_read(self, event: Session.StateRead, tracking: Tracking) -> None:
-        self._patch(event, tracking, state=True, actions=1, current_url=event.url)
-
-    @process_event.register
-    def _captured(self, event: Session.Captured, tracking: Tracking) -> None:
-        shots = 1 if event.kind == "screenshot" else 0
-        self._patch(event, tracking, state=True, actions=1, screenshots=shots)
-
-    @process_event.register
-    def _action_failed(self, event: Session.ActionFailed, tracking: Tracking) -> None:
-        self._patch(event, tracking, actions=1)
-
-    @process_event.register
-    def _destroyed(self, event: Session.Destroyed, tracking: Tracking) -> None:
-        at = iso(event.timestamp)
-        self._patch(event, tracking, status="destroyed", reason=event.reason, destroyed_at=at)
-
-    @process_event.register
-    def _errored(self, event: Session.Errored, tracking: Tracking) -> None:
-        at = iso(event.timestamp)
-        self._patch(event, tracking, status="errored", reason=event.reason, destroyed_at=at)
-
 
 class SessionsReader:
     """Queries of the sessions view, through asyncpg."""
@@ -195,7 +219,7 @@ class SessionsReader:
         doc = await self._pool.fetchval(
             "SELECT doc FROM sessions WHERE id = $1 AND account_id = $2", session_id, account_id
         )
-        return _ordered(doc) if doc is not None else None
+        return ordered(doc) if doc is not None else None
 
     async def page(
         self,
@@ -224,4 +248,4 @@ class SessionsReader:
             f" ORDER BY created_at DESC, id DESC LIMIT ${len(args)}",
             *args,
         )
-        return [{**_ordered(r["doc"]), "_key": (r["created_at"], r["id"])} for r in rows]
+        return [{**ordered(r["doc"]), "_key": (r["created_at"], r["id"])} for r in rows]

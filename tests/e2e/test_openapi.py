@@ -16,10 +16,22 @@ from driftstack.http.problems import PROBLEM_BASE, TYPES
 from driftstack.projections.sessions import FIELDS
 
 from ..conftest import Harness
+from .receivers import Receiver
 
 DOCUMENT_URI = "urn:driftstack:openapi"
 METHODS = ("get", "put", "post", "delete", "patch", "options", "head", "trace")
 NO_SUCH_SESSION = f"ses_{uuid.UUID(int=1)}"
+NO_SUCH = {
+    "{session_id}": NO_SUCH_SESSION,
+    "{endpoint_id}": f"whep_{uuid.UUID(int=1)}",
+    "{delivery_id}": f"dlv_{uuid.UUID(int=1)}",
+}
+
+
+def concrete(template: str) -> str:
+    for name, value in NO_SUCH.items():
+        template = template.replace(name, value)
+    return template
 
 
 @pytest.fixture
@@ -96,7 +108,7 @@ async def test_each_operation_needs_exactly_the_scope_it_documents(
     public = {key for key, op in operations(document).items() if op["security"] == []}
     assert public == {("GET", "/healthz"), ("GET", "/v1/openapi.json")}
     for (method, template), op in operations(document).items():
-        path = template.replace("{session_id}", NO_SUCH_SESSION)
+        path = concrete(template)
         if (method, template) in public:
             status, _, _ = await driftstack.api(None).call(method, path)
             assert status == 200, (method, template)
@@ -106,7 +118,7 @@ async def test_each_operation_needs_exactly_the_scope_it_documents(
         without = driftstack.api(await driftstack.key(account_id, ",".join(s for s in SCOPES if s != scope)))
         with_only = driftstack.api(await driftstack.key(account_id, scope))
         # An unknown field: a write that passes the scope check stops at validation, creating nothing.
-        body = {"not_a_field": 1} if method == "POST" else None
+        body = {"not_a_field": 1} if method in ("POST", "PATCH") else None
         answer = await without.call(method, path, body)
         assert answer[0] == 403, (method, template, answer[1])
         assert_documented(document, method, template, answer)
@@ -297,3 +309,42 @@ async def test_enums_the_document_lists_are_the_choices_validation_names(
         [error] = problem["errors"]
         assert error["message"].startswith("one of "), error
         assert set(error["message"].removeprefix("one of ").split(", ")) == set(documented) - {None}, error
+
+
+async def test_every_answer_of_the_webhooks_api_is_documented(hooked: Harness, receiver: Receiver) -> None:
+    async with hooked.http.get(hooked.base + "/v1/openapi.json") as response:
+        document = dict(await response.json())
+    api = await hooked.client(scopes="read,write,admin")
+    one = "/v1/webhooks/{endpoint_id}"
+    created = await api.post("/v1/webhooks", {"url": receiver.url, "event_types": ["session.completed"]})
+    assert_documented(document, "POST", "/v1/webhooks", created)
+    assert_documented(document, "POST", "/v1/webhooks", await api.post("/v1/webhooks", {"url": "ftp://x"}))
+    eid = created[1]["id"]
+    v1a = await api.post(
+        "/v1/webhooks", {"url": receiver.url, "event_types": ["session.failed"], "signature_scheme": "v1a"}
+    )
+    assert_documented(document, "POST", "/v1/webhooks", v1a)
+    assert_documented(document, "GET", "/v1/webhooks", await api.get("/v1/webhooks?limit=1"))
+    assert_documented(document, "GET", "/v1/webhooks/event-types", await api.get("/v1/webhooks/event-types"))
+    assert_documented(document, "GET", one, await api.get(f"/v1/webhooks/{eid}"))
+    assert_documented(
+        document, "PATCH", one, await api.call("PATCH", f"/v1/webhooks/{eid}", {"description": "x"})
+    )
+    assert_documented(
+        document, "POST", f"{one}/rotate-secret", await api.post(f"/v1/webhooks/{eid}/rotate-secret")
+    )
+    ping = await api.post(f"/v1/webhooks/{eid}/test")
+    assert_documented(document, "POST", f"{one}/test", ping)
+    assert schema_errors(document, "#/components/schemas/WebhookEvent", receiver.received[0].payload) == []
+    deliveries = await api.get(f"/v1/webhooks/{eid}/deliveries")
+    assert_documented(document, "GET", f"{one}/deliveries", deliveries)
+    redeliver = f"{one}/deliveries/{{delivery_id}}/redeliver"
+    again = await api.post(f"/v1/webhooks/{eid}/deliveries/{ping[1]['id']}/redeliver")
+    assert_documented(document, "POST", redeliver, again)
+    for entry in (await api.get("/v1/webhooks/event-types"))[1]["data"]:
+        assert schema_errors(document, "#/components/schemas/WebhookEvent", entry["example"]) == []
+    assert set(document["webhooks"]) == {
+        t["type"] for t in (await api.get("/v1/webhooks/event-types"))[1]["data"]
+    }
+    assert_documented(document, "DELETE", one, await api.delete(f"/v1/webhooks/{eid}"))
+    assert_documented(document, "DELETE", one, await api.delete(f"/v1/webhooks/{eid}"))

@@ -1,0 +1,121 @@
+"""Sending one webhook request: no redirects, a total timeout, and only to public addresses.
+
+Addresses are checked twice: the resolver drops non-public answers, and the connector checks
+the peer it actually connected to, so neither an IP literal nor a DNS answer that changed after
+registration (rebinding) reaches a private network.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+from aiohttp.abc import AbstractResolver, ResolveResult
+from aiohttp.resolver import DefaultResolver
+
+from .. import __version__
+from .addresses import NonPublicAddress, is_public
+
+BODY_HEAD_BYTES = 1024
+USER_AGENT = f"Driftstack-Webhooks/{__version__}"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How one attempt ended: an HTTP status (and the first bytes of the body), or an error."""
+
+    status: int | None
+    body: str | None
+    error: str | None
+    duration_ms: int
+    retry_after: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status is not None and 200 <= self.status < 300
+
+
+class PublicOnlyResolver(AbstractResolver):
+    """Resolves as usual, then keeps only public addresses."""
+
+    def __init__(self) -> None:
+        self._resolver = DefaultResolver()
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        answers = await self._resolver.resolve(host, port, family)
+        public = [a for a in answers if is_public(a["host"])]
+        if not public:
+            raise OSError(f"{host} resolves to no public address")
+        return public
+
+    async def close(self) -> None:
+        await self._resolver.close()
+
+
+class PublicOnlyConnector(aiohttp.TCPConnector):
+    """Closes any connection whose peer is not a public address, before a byte of the request is sent."""
+
+    async def _wrap_create_connection(self, *args: Any, **kwargs: Any) -> Any:
+        transport, protocol = await super()._wrap_create_connection(*args, **kwargs)
+        peer = transport.get_extra_info("peername")
+        address = str(peer[0]) if peer else ""
+        if not is_public(address):
+            transport.close()
+            req = kwargs.get("req")
+            host = req.host if req is not None else "the host"
+            raise NonPublicAddress(str(host), address or "an unknown address")
+        return transport, protocol
+
+
+class Transport:
+    """One aiohttp client for every attempt of a process."""
+
+    def __init__(self, *, timeout_s: float, allow_private: bool) -> None:
+        self._timeout = aiohttp.ClientTimeout(total=timeout_s)
+        self._allow_private = allow_private
+        self._http: aiohttp.ClientSession | None = None
+
+    def _session(self) -> aiohttp.ClientSession:
+        if self._http is None:
+            connector = (
+                aiohttp.TCPConnector(limit=100)
+                if self._allow_private
+                else PublicOnlyConnector(limit=100, resolver=PublicOnlyResolver())
+            )
+            self._http = aiohttp.ClientSession(connector=connector, timeout=self._timeout)
+        return self._http
+
+    async def close(self) -> None:
+        if self._http is not None:
+            await self._http.close()
+
+    async def post(self, url: str, body: bytes, headers: dict[str, str]) -> Outcome:
+        started = time.monotonic()
+        sent = {**headers, "Content-Type": "application/json", "User-Agent": USER_AGENT}
+        try:
+            async with self._session().post(url, data=body, headers=sent, allow_redirects=False) as response:
+                head = await response.content.read(BODY_HEAD_BYTES)
+                return Outcome(
+                    status=response.status,
+                    body=head.decode("utf-8", errors="replace"),
+                    error=None,
+                    duration_ms=_ms_since(started),
+                    retry_after=response.headers.get("Retry-After"),
+                )
+        except NonPublicAddress as e:
+            return Outcome(None, None, f"refused: {e}", _ms_since(started))
+        except TimeoutError:
+            return Outcome(None, None, f"timed out after {self._timeout.total} s", _ms_since(started))
+        except (aiohttp.ClientError, OSError, asyncio.IncompleteReadError) as e:
+            cause = e.__cause__ if isinstance(e.__cause__, NonPublicAddress) else e
+            return Outcome(None, None, f"{type(cause).__name__}: {cause}"[:500], _ms_since(started))
+
+
+def _ms_since(started: float) -> int:
+    return round((time.monotonic() - started) * 1000)
