@@ -16,11 +16,13 @@ from .application import Driftstack
 from .consistency import ReadYourWrites
 from .drivers import build_driver
 from .drivers.base import DriverUnavailable
-from .http import account, audit, health, openapi, sessions
+from .http import account, audit, health, openapi, profile_snapshots, profiles, sessions
 from .http.context import SERVICES, Services
 from .http.middleware import request_context
+from .profiles import ProfileService
 from .projections.accounts import AccountsProjection, AccountsReader, AccountsView
 from .projections.audit import AuditLogProjection, AuditLogReader, AuditLogView
+from .projections.profiles import ProfilesProjection, ProfilesReader, ProfilesView
 from .projections.runner import SupervisedProjection
 from .projections.sessions import SessionsProjection, SessionsReader, SessionsView
 from .sessions import SessionService
@@ -39,9 +41,10 @@ class Projections:
     sessions: SupervisedProjection
     audit: SupervisedProjection
     accounts: SupervisedProjection
+    profiles: SupervisedProjection
 
     def all(self) -> list[SupervisedProjection]:
-        return [self.sessions, self.audit, self.accounts]
+        return [self.sessions, self.audit, self.accounts, self.profiles]
 
 
 def start_projections(env: dict[str, str]) -> Projections:
@@ -49,6 +52,7 @@ def start_projections(env: dict[str, str]) -> Projections:
         sessions=SupervisedProjection(SessionsProjection, SessionsView, Driftstack, env),
         audit=SupervisedProjection(AuditLogProjection, AuditLogView, Driftstack, env),
         accounts=SupervisedProjection(AccountsProjection, AccountsView, Driftstack, env),
+        profiles=SupervisedProjection(ProfilesProjection, ProfilesView, Driftstack, env),
     )
     for projection in projections.all():
         projection.start()
@@ -87,12 +91,15 @@ async def build_app(settings: Settings, store: Store | None = None) -> web.Appli
         settings=settings,
         authenticator=Authenticator(AccountsReader(pool), application),
         sessions=session_service,
+        profiles=ProfileService(
+            application, ProfilesReader(pool), projections.profiles.progress, consistency
+        ),
         audit=AuditLogReader(pool),
         audit_progress=projections.audit.progress,
         consistency=consistency,
         driver=driver,
     )
-    for module in (sessions, audit, account, health, openapi):
+    for module in (sessions, profiles, profile_snapshots, audit, account, health, openapi):
         web_app.add_routes(module.routes)
 
     async def shut_down(_: web.Application) -> None:

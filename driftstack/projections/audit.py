@@ -15,11 +15,14 @@ from psycopg.types.json import Jsonb
 from ..clock import iso
 from ..domain.account import Account
 from ..domain.api_key import ApiKey
+from ..domain.profile import Profile
+from ..domain.profile_snapshot import ProfileSnapshot
 from ..domain.session import Session
 from .view import View, ViewProjection
 
 # The audit action each event is shown as; events not named here are bookkeeping
-# (a concurrency slot taken or freed) and stay out of the log.
+# (a concurrency slot taken or freed, a profile held or let go by a session, a name index)
+# and stay out of the log.
 ACTIONS: dict[type[Any], str] = {
     Session.Created: "session.created",
     Session.Provisioned: "session.ready",
@@ -34,8 +37,17 @@ ACTIONS: dict[type[Any], str] = {
     Account.Created: "account.created",
     Account.MemberAdded: "account.member_added",
     ApiKey.Issued: "api_key.created",
+    Profile.Created: "profile.created",
+    Profile.Updated: "profile.updated",
+    Profile.StateSaved: "profile.state_saved",
+    Profile.Deleted: "profile.deleted",
+    ProfileSnapshot.Created: "snapshot.created",
+    ProfileSnapshot.Restored: "snapshot.restored",
+    ProfileSnapshot.Deleted: "snapshot.deleted",
 }
-_NOT_PAYLOAD = {"originator_id", "originator_version", "timestamp", "api_key_id", "key_hash"}
+# Browser-state digests are storage addresses, not facts a reader of the log needs.
+_NOT_PAYLOAD = {"originator_id", "originator_version", "timestamp", "api_key_id", "key_hash", "state"}
+PREFIXES = {"session": "ses", "account": "acc", "api_key": "key", "profile": "prof", "snapshot": "psnap"}
 
 
 def entry_id(originator_id: UUID, version: int) -> str:
@@ -67,7 +79,7 @@ class AuditLogProjection(ViewProjection[AuditLogView]):
             self.apply(tracking)
             return
         resource_type, _ = action.split(".")
-        prefix = {"session": "ses", "account": "acc", "api_key": "key"}[resource_type]
+        prefix = PREFIXES[resource_type]
         resource_id = f"{prefix}_{domain_event.originator_id}"
 
         def write(curs: Cursor[DictRow]) -> None:
