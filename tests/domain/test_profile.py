@@ -116,7 +116,9 @@ def test_a_profile_held_by_a_live_session_cannot_be_deleted() -> None:
 
 
 def test_names_that_read_the_same_share_one_index_and_one_holder() -> None:
-    assert normalise("Production") == normalise("PRODUCTION") == normalise("ｐｒｏｄｕｃｔｉｏｎ")
+    assert (
+        normalise("Production") == normalise("PRODUCTION") == normalise("\uff50roduction")
+    )  # a full-width p
     assert ProfileName.create_id("acc_1", "Production") == ProfileName.create_id("acc_1", "production")
     assert ProfileName.create_id("acc_1", "production") != ProfileName.create_id("acc_2", "production")
     index = ProfileName(account_id="acc_1", name="production", profile_id="prof_a")

@@ -48,7 +48,11 @@ async def test_a_profile_is_created_read_edited_and_deleted_with_the_documented_
 
     status, edited, _ = await api.call("PATCH", path, {"name": "production-eu", "description": "EU-region"})
     assert status == 200
-    assert (edited["name"], edited["description"], edited["archetype"]) == ("production-eu", "EU-region", DEFAULT)
+    assert (edited["name"], edited["description"], edited["archetype"]) == (
+        "production-eu",
+        "EU-region",
+        DEFAULT,
+    )
     assert edited["updated_at"] >= created["updated_at"] and edited["created_at"] == created["created_at"]
     status, kept, _ = await api.call("PATCH", path, {"name": "production-eu2"})
     assert (status, kept["description"]) == (200, "EU-region"), "an absent description is kept"
@@ -72,8 +76,12 @@ async def test_an_explicit_archetype_is_pinned_and_can_never_be_patched(driftsta
     assert_invalid(await api.call("PATCH", path, {"archetype": DEFAULT}), "archetype", path)
     assert_invalid(await api.call("PATCH", path, {"name": "x", "archetype": OLDER}), "archetype", path)
     assert (await api.get(path))[1] == pinned, "a refused patch changes nothing"
-    assert_invalid(await api.post("/v1/profiles", {"name": "p", "archetype": "nokia3310"}), "archetype", "/v1/profiles")
-    assert_invalid(await api.post("/v1/profiles", {"name": "p", "archetype": "Not A Slug"}), "archetype", "/v1/profiles")
+    assert_invalid(
+        await api.post("/v1/profiles", {"name": "p", "archetype": "nokia3310"}), "archetype", "/v1/profiles"
+    )
+    assert_invalid(
+        await api.post("/v1/profiles", {"name": "p", "archetype": "Not A Slug"}), "archetype", "/v1/profiles"
+    )
 
 
 async def test_every_field_rule_answers_400_validation_failed_naming_the_field(driftstack: Harness) -> None:
@@ -146,7 +154,9 @@ async def test_past_the_tier_cap_create_answers_429_tier_limit_and_a_deletion_fr
 ) -> None:
     api = await driftstack.client(tier="solo_manual", scopes=ADMIN)  # 5 profiles
     made = [await a_profile(api, f"p{n}") for n in range(5)]
-    body = assert_problem(await api.post("/v1/profiles", {"name": "p5"}), 429, "tier-limit", instance="/v1/profiles")
+    body = assert_problem(
+        await api.post("/v1/profiles", {"name": "p5"}), 429, "tier-limit", instance="/v1/profiles"
+    )
     assert {k: body[k] for k in ("limit", "current", "resource", "tier")} == {
         "limit": 5,
         "current": 5,
@@ -282,7 +292,9 @@ async def test_a_member_reads_but_cannot_write_the_owners_profiles_and_an_admin_
     assert status == 200
     assert (await admin_member.call("PATCH", path, {"description": "edited by an admin member"}))[0] == 200
     assert sorted(await listed_names(owner)) == ["from-the-admin", "shared"]
-    assert await listed_names(driftstack.api(await driftstack.key(boss_id))) == [], "made on the owner's account"
+    assert await listed_names(driftstack.api(await driftstack.key(boss_id))) == [], (
+        "made on the owner's account"
+    )
     _, log, _ = await owner.get(f"/v1/audit-log?resource_id={made['id']}")
     assert [e["action"] for e in log["data"]] == ["profile.created"]
     assert log["data"][0]["api_key_id"] != (await owner.get("/v1/account/me"))[1]["api_key"]["id"]
@@ -295,7 +307,11 @@ async def test_clone_copies_archetype_and_description_and_numbers_its_name(drift
 
     status, first, _ = await api.post(at)
     assert status == 200 and list(first) == PROFILE_FIELDS
-    assert (first["name"], first["archetype"], first["description"]) == ("production (copy)", OLDER, "primary")
+    assert (first["name"], first["archetype"], first["description"]) == (
+        "production (copy)",
+        OLDER,
+        "primary",
+    )
     assert first["id"] != source["id"] and first["last_used_at"] is None
     assert (await api.post(at, {}))[1]["name"] == "production (copy 2)"
     assert (await api.post(at, {}))[1]["name"] == "production (copy 3)"
@@ -339,7 +355,11 @@ async def test_profile_changes_are_in_the_audit_log(driftstack: Harness) -> None
     assert [e["action"] for e in entries] == ["profile.created", "profile.updated", "profile.deleted"]
     assert {e["resource_type"] for e in entries} == {"profile"}
     created, updated, deleted = (e["payload"] for e in entries)
-    assert (created["name"], created["archetype"], created["description"]) == ("production", DEFAULT, "primary")
+    assert (created["name"], created["archetype"], created["description"]) == (
+        "production",
+        DEFAULT,
+        "primary",
+    )
     assert (created["cloned_from"], created["restored_from_snapshot"]) == (None, None)
     assert updated == {"name": "production-eu", "description": None, "previous_name": "production"}
     assert deleted == {"name": "production-eu"}
