@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import AsyncIterator
 from typing import Any
 
+import aiohttp
 import psycopg
+import pytest
 
 from ..conftest import Api, Harness, StartDriftstack
-from .servers import poll
+from .servers import Servers, poll
 from .test_errors import assert_invalid, assert_problem
 from .test_profiles import ADMIN, OLDER, a_profile
 from .test_recovery import kill_our_browsers, status_of
@@ -232,3 +235,57 @@ async def test_a_crashed_browser_keeps_the_previous_state_and_frees_the_profile(
     assert [e["payload"]["session_id"] for e in await audit(api, profile["id"], "profile.state_saved")] != [
         doomed["id"]
     ]
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession() as session:
+        yield session
+
+
+async def statuses(api: Api, *sids: str) -> list[str]:
+    return [(await api.get(f"/v1/sessions/{sid}"))[1]["status"] for sid in sids]
+
+
+async def test_sessions_racing_for_one_profile_on_two_servers_never_run_together(
+    servers: Servers, http: aiohttp.ClientSession, site: str
+) -> None:
+    node_a, node_b = await servers.start("node-a"), await servers.start("node-b")
+    key = await servers.new_key("api_builder", scopes=ADMIN)
+    on_a, on_b = Api(http, node_a.base, key), Api(http, node_b.base, key)
+    profile = await a_profile(on_a, "shared")
+
+    (_, one, _), (_, two, _) = await asyncio.gather(
+        on_a.post("/v1/sessions", {"profile_id": profile["id"]}),
+        on_b.post("/v1/sessions", {"profile_id": profile["id"]}),
+    )
+
+    async def one_ready() -> list[str] | None:
+        now = await statuses(on_a, one["id"], two["id"])
+        return now if "ready" in now else None
+
+    assert sorted(await poll(one_ready, what="one session ready")) == ["creating", "ready"]
+    await asyncio.sleep(1.5)
+    now = await statuses(on_a, one["id"], two["id"])
+    assert sorted(now) == ["creating", "ready"], "the loser waits; never two live on one profile"
+    pairs = [(one, on_a), (two, on_b)]
+    (first, first_api), (second, second_api) = pairs if now[0] == "ready" else pairs[::-1]
+    await sign_in(first_api, first["id"], site, "ada")
+    assert (await first_api.delete(f"/v1/sessions/{first['id']}"))[0] == 204
+    await poll(lambda: status_of(second_api, second["id"], "ready"), deadline_s=20, what="the waiter ready")
+    assert await remembered_in(second_api, second["id"], site) == signed_in_as("ada")
+    destroyed = (await audit(on_a, first["id"], "session.destroyed"))[0]["occurred_at"]
+    assert (await audit(on_a, second["id"], "session.ready"))[0]["occurred_at"] >= destroyed
+
+    # The node holding the profile dies: the profile stays held until that node restarts, and
+    # its recovery (errored sessions) lets the profile go to the session waiting elsewhere.
+    holder_node, other_api = (node_a, on_b) if second_api is on_a else (node_b, on_a)
+    holder_node.crash()
+    _, waiter, _ = await other_api.post("/v1/sessions", {"profile_id": profile["id"]})
+    await asyncio.sleep(1.0)
+    assert (await other_api.get(f"/v1/sessions/{waiter['id']}"))[1]["status"] == "creating"
+    await servers.start(holder_node.node_id)
+    await poll(lambda: status_of(other_api, waiter["id"], "ready"), deadline_s=30, what="the waiter ready")
+    lost = (await other_api.get(f"/v1/sessions/{second['id']}"))[1]
+    assert (lost["status"], lost["reason"]) == ("errored", "service_restarted")
+    assert (await other_api.delete(f"/v1/sessions/{waiter['id']}"))[0] == 204
