@@ -35,6 +35,13 @@ class Principal:
         if scope not in self.scopes:
             raise Forbidden(f"this key lacks the '{scope}' scope")
 
+    def require_admin_role(self) -> None:
+        """Owners and admin members only: a plain member reads but does not write (profiles)."""
+        if self.role == "member":
+            raise Forbidden(
+                f"a member of account {self.account_id} cannot write its profiles; an admin member can"
+            )
+
 
 class Authenticator:
     def __init__(self, reader: AccountsReader, app: Driftstack) -> None:

@@ -19,11 +19,13 @@ from .application import Driftstack
 from .consistency import ReadYourWrites
 from .drivers import build_driver
 from .drivers.base import DriverUnavailable
-from .http import account, audit, health, openapi, sessions, webhooks
+from .http import account, audit, health, openapi, profile_snapshots, profiles, sessions, webhooks
 from .http.context import SERVICES, Services
 from .http.middleware import request_context
+from .profiles import ProfileService
 from .projections.accounts import AccountsProjection, AccountsReader, AccountsView
 from .projections.audit import AuditLogProjection, AuditLogReader, AuditLogView
+from .projections.profiles import ProfilesProjection, ProfilesReader, ProfilesView
 from .projections.runner import SupervisedProjection
 from .projections.sessions import SessionsProjection, SessionsReader, SessionsView
 from .sessions import SessionService
@@ -49,9 +51,10 @@ class Projections:
     audit: SupervisedProjection
     accounts: SupervisedProjection
     webhook_outbox: SupervisedProjection
+    profiles: SupervisedProjection
 
     def all(self) -> list[SupervisedProjection]:
-        return [self.sessions, self.audit, self.accounts, self.webhook_outbox]
+        return [self.sessions, self.audit, self.accounts, self.profiles, self.webhook_outbox]
 
 
 def start_projections(env: dict[str, str], box: SecretBox) -> Projections:
@@ -62,6 +65,7 @@ def start_projections(env: dict[str, str], box: SecretBox) -> Projections:
         webhook_outbox=SupervisedProjection(
             WebhookOutboxProjection, WebhookOutboxView, Driftstack, env, attributes={"secret_box": box}
         ),
+        profiles=SupervisedProjection(ProfilesProjection, ProfilesView, Driftstack, env),
     )
     for projection in projections.all():
         projection.start()
@@ -107,6 +111,9 @@ async def build_app(settings: Settings, store: Store | None = None) -> web.Appli
         settings=settings,
         authenticator=Authenticator(AccountsReader(pool), application),
         sessions=session_service,
+        profiles=ProfileService(
+            application, ProfilesReader(pool), projections.profiles.progress, consistency
+        ),
         audit=AuditLogReader(pool),
         audit_progress=projections.audit.progress,
         consistency=consistency,
@@ -115,7 +122,7 @@ async def build_app(settings: Settings, store: Store | None = None) -> web.Appli
             application, records, projections.webhook_outbox.progress, consistency, transport, settings
         ),
     )
-    for module in (sessions, webhooks, audit, account, health, openapi):
+    for module in (sessions, profiles, profile_snapshots, webhooks, audit, account, health, openapi):
         web_app.add_routes(module.routes)
 
     async def shut_down(_: web.Application) -> None:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import base64
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -10,15 +11,23 @@ from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import RecordConflictError
 
+from .browser_states import BrowserStates, StateRef
 from .domain import ids
 from .domain.account import Account
 from .domain.api_key import ApiKey, hash_key, key_id_for
-from .domain.errors import NotFound
+from .domain.errors import Conflict, NotFound, ProfileNameTaken
+from .domain.profile import Keep, Profile, copy_names
+from .domain.profile_name import ProfileName, normalise
+from .domain.profile_snapshot import ProfileSnapshot
 from .domain.session import Session
 from .domain.webhook_endpoint import SigningKey, WebhookEndpoint
 
 T = TypeVar("T")
 _CONFLICT_RETRIES = 8
+
+
+class StateMoved(RecordConflictError):
+    """A state row was replaced between reading its digest and copying it: read again."""
 
 
 class Driftstack(Application[UUID]):
@@ -29,8 +38,16 @@ class Driftstack(Application[UUID]):
     """
 
     name = "driftstack"
-    # Accounts gain two events per session (slot taken, slot freed): snapshot them.
-    snapshotting_intervals = {Account: 100}  # noqa: RUF012  (eventsourcing's own ClassVar)
+    # Accounts gain two events per session (slot taken, slot freed), profiles two or three
+    # (taken, state saved, released): snapshot them.
+    snapshotting_intervals = {Account: 100, Profile: 100}  # noqa: RUF012  (eventsourcing's own ClassVar)
+
+    def __init__(self, env: Mapping[str, str] | None = None) -> None:
+        super().__init__(env)
+        secret = base64.b64decode(self.env.get("CIPHER_KEY") or "")
+        # Browser states live beside the events, in the same PostgreSQL, never inside them.
+        self.states = BrowserStates(self.recorder.datastore, secret)  # type: ignore[attr-defined]
+        self.states.create_table()
 
     def _save(self, *aggregates: Aggregate) -> int:
         recordings = self.save(*aggregates)
@@ -104,6 +121,8 @@ class Driftstack(Application[UUID]):
 
         def command() -> tuple[Session, int]:
             account = self.get_account(account_id)
+            if spec.get("profile_id") is not None:
+                self.get_profile(account_id, spec["profile_id"])  # deleted or foreign: not found
             session = Session(account_id=account_id, **spec)
             account.take_session_slot(session.public_id)
             return session, self._save(account, session)
@@ -120,18 +139,75 @@ class Driftstack(Application[UUID]):
 
         return self._retrying(command)
 
-    def end_session(self, uuid: UUID, end: Callable[[Session], bool]) -> int:
-        """Destroys or fails a session and frees its slot in one atomic save."""
+    def end_session(
+        self, uuid: UUID, end: Callable[[Session], bool], state: dict[str, Any] | None = None
+    ) -> int:
+        """Destroys or fails a session, frees its slot and releases its profile in one atomic save.
 
-        def command() -> int:
+        `state` is the browser state read before the browser closed; it becomes the profile's
+        state. None (a crashed browser) keeps the profile's previous state.
+        """
+
+        def command() -> tuple[int, Profile | None]:
             session = self.get_session(uuid)
             if not end(session):
-                return 0
+                return 0, None
             account = self.get_account(session.account_id)
             account.free_session_slot(session.public_id)
-            return self._save(session, account)
+            profile = self._profile_held_by(session)
+            if profile is None:
+                return self._save(session, account), None
+            ref = self.states.put(profile.public_id, state) if state is not None else None
+            profile.release(session.public_id, ref.digest if ref else None, ref.byte_size if ref else None)
+            return self._save(session, account, profile), profile
 
-        return self._retrying(command)
+        nid, profile = self._retrying(command)
+        if profile is not None and profile.state is not None:
+            self.states.keep_only(profile.public_id, profile.state)  # the replaced states
+        return nid
+
+    def take_profile(self, uuid: UUID) -> dict[str, Any] | None:
+        """Holds the session's profile for it and returns the profile's browser state.
+
+        Raises ProfileBusy while another live session holds it, NotFound once it is deleted,
+        SessionGone when the session ended while it waited.
+        """
+
+        def command() -> Profile:
+            session = self.get_session(uuid)
+            session.check_can_act()
+            profile = self.get_profile(session.account_id, session.profile_id or "")
+            holder = profile.held_by
+            live = holder not in (None, session.public_id) and self._session_is_live(holder or "")
+            profile.take(session.public_id, holder_live=live)
+            self._save(profile)
+            return profile
+
+        profile = self._retrying(command)
+        if profile.state is None:
+            return None
+        return self.states.get(profile.public_id, profile.state)
+
+    def _session_is_live(self, session_id: str) -> bool:
+        uuid = ids.parse_public_id(ids.SESSION, session_id)
+        if uuid is None:
+            return False
+        try:
+            return not self.get_session(uuid).is_terminal
+        except NotFound:
+            return False
+
+    def _profile_held_by(self, session: Session) -> Profile | None:
+        uuid = ids.parse_public_id(ids.PROFILE, session.profile_id or "")
+        if uuid is None:
+            return None
+        try:
+            profile: Aggregate = self.repository.get(uuid)
+        except AggregateNotFoundError:
+            return None
+        if isinstance(profile, Profile) and profile.held_by == session.public_id:
+            return profile
+        return None
 
     def fail_sessions_of_node(self, node: str, reason: str, detail: str) -> list[str]:
         """Marks errored every live session this node held when it stopped (its browsers died)."""
@@ -229,3 +305,243 @@ class Driftstack(Application[UUID]):
                 return accounts
             accounts.extend(ids.public_id(ids.ACCOUNT, UUID(str(n.originator_id))) for n in batch)
             start = batch[-1].id + 1
+
+    # Profiles
+
+    def get_profile(self, account_id: str, profile_id: str) -> Profile:
+        """The account's profile; a deleted one, or another account's, is not found."""
+        uuid = ids.parse_public_id(ids.PROFILE, profile_id)
+        if uuid is None:
+            raise NotFound("profile", profile_id)
+        profile = self._get(Profile, uuid, "profile", profile_id)
+        if profile.deleted or profile.account_id != account_id:
+            raise NotFound("profile", profile_id)
+        return profile
+
+    def get_snapshot(self, account_id: str, snapshot_id: str) -> ProfileSnapshot:
+        uuid = ids.parse_public_id(ids.SNAPSHOT, snapshot_id)
+        if uuid is None:
+            raise NotFound("profile snapshot", snapshot_id)
+        snapshot = self._get(ProfileSnapshot, uuid, "profile snapshot", snapshot_id)
+        if snapshot.deleted or snapshot.account_id != account_id:
+            raise NotFound("profile snapshot", snapshot_id)
+        return snapshot
+
+    def _claim_name(self, account_id: str, name: str, profile_id: str) -> ProfileName:
+        """The name's index, held for the profile; raises ProfileNameTaken when another holds it."""
+        try:
+            index: Aggregate = self.repository.get(ProfileName.create_id(account_id, name))
+        except AggregateNotFoundError:
+            return ProfileName(account_id=account_id, name=name, profile_id=profile_id)
+        assert isinstance(index, ProfileName)
+        index.claim(profile_id, name)
+        return index
+
+    def _name_index(self, account_id: str, name: str) -> ProfileName:
+        index: Aggregate = self.repository.get(ProfileName.create_id(account_id, name))
+        assert isinstance(index, ProfileName)
+        return index
+
+    def _new_profile(
+        self,
+        account_id: str,
+        name: str,
+        *,
+        archetype: str,
+        description: str | None,
+        api_key_id: str | None,
+        cloned_from: str | None = None,
+        restored_from: ProfileSnapshot | None = None,
+    ) -> tuple[Profile, list[Aggregate]]:
+        """A new profile with its name claimed and its place under the cap taken, not yet saved.
+
+        The account, the name index and the profile are saved together: a racing create of the
+        same name, or for the last place under the cap, conflicts and re-reads.
+        """
+        account = self.get_account(account_id)
+        profile = Profile(
+            account_id=account_id,
+            name=name,
+            archetype=archetype,
+            description=description,
+            api_key_id=api_key_id,
+            cloned_from=cloned_from,
+            restored_from_snapshot=restored_from.public_id if restored_from else None,
+            state=restored_from.state if restored_from else None,
+            state_byte_size=restored_from.state_byte_size if restored_from else None,
+        )
+        index = self._claim_name(account_id, name, profile.public_id)
+        account.take_profile_slot(profile.public_id)
+        return profile, [account, index, profile]
+
+    def create_profile(
+        self, account_id: str, api_key_id: str | None, name: str, archetype: str, description: str | None
+    ) -> tuple[Profile, int]:
+        def command() -> tuple[Profile, int]:
+            profile, aggregates = self._new_profile(
+                account_id, name, archetype=archetype, description=description, api_key_id=api_key_id
+            )
+            return profile, self._save(*aggregates)
+
+        return self._retrying(command)
+
+    def clone_profile(
+        self,
+        account_id: str,
+        api_key_id: str | None,
+        source_id: str,
+        name: str | None,
+        archetype: str | None,
+    ) -> tuple[Profile, int]:
+        """A new profile with the source's archetype (unless given) and description; no browser state."""
+
+        def command() -> tuple[Profile, int]:
+            source = self.get_profile(account_id, source_id)
+            for candidate in [name] if name is not None else copy_names(source.name):
+                try:
+                    profile, aggregates = self._new_profile(
+                        account_id,
+                        candidate,
+                        archetype=archetype or source.archetype,
+                        description=source.description,
+                        api_key_id=api_key_id,
+                        cloned_from=source.public_id,
+                    )
+                except ProfileNameTaken:
+                    if name is not None:
+                        raise
+                    continue
+                return profile, self._save(*aggregates)
+            raise Conflict(
+                f"'{source.name} (copy)' through '{source.name} (copy 99)' are all taken; name the clone"
+            )
+
+        return self._retrying(command)
+
+    def update_profile(
+        self,
+        account_id: str,
+        api_key_id: str | None,
+        profile_id: str,
+        name: str | None,
+        description: str | Keep | None,
+    ) -> tuple[Profile, int]:
+        """Renames and/or redescribes; a rename moves the name index in the same atomic save."""
+
+        def command() -> tuple[Profile, int]:
+            profile = self.get_profile(account_id, profile_id)
+            aggregates: list[Aggregate] = [profile]
+            if name is not None and normalise(name) != normalise(profile.name):
+                claimed = self._claim_name(account_id, name, profile.public_id)
+                released = self._name_index(account_id, profile.name)
+                released.release(profile.public_id)
+                aggregates += [claimed, released]
+            if not profile.edit(api_key_id, name, description):
+                return profile, 0
+            return profile, self._save(*aggregates)
+
+        return self._retrying(command)
+
+    def delete_profile(self, account_id: str, api_key_id: str | None, profile_id: str) -> int:
+        """Deletes the profile, frees its name and its place under the cap, then its browser states.
+
+        A profile a live session holds is refused (ProfileInUse): its write-back would be lost.
+        """
+
+        def command() -> int:
+            profile = self.get_profile(account_id, profile_id)
+            holder = profile.held_by
+            profile.delete(api_key_id, holder_live=holder is not None and self._session_is_live(holder))
+            index = self._name_index(account_id, profile.name)
+            index.release(profile.public_id)
+            account = self.get_account(account_id)
+            account.free_profile_slot(profile.public_id)
+            return self._save(profile, index, account)
+
+        nid = self._retrying(command)
+        self.states.keep_only(profile_id, None)
+        return nid
+
+    # Snapshots
+
+    def capture_snapshot(
+        self,
+        account_id: str,
+        api_key_id: str | None,
+        profile_id: str,
+        label: str,
+        description: str | None,
+    ) -> tuple[ProfileSnapshot, int]:
+        """Freezes the profile's name, archetype and stored browser state under a new snapshot.
+
+        The snapshot gets a copy of the state of its own, so it outlives the profile.
+        """
+
+        def command() -> tuple[ProfileSnapshot, int]:
+            profile = self.get_profile(account_id, profile_id)
+            snapshot = ProfileSnapshot(
+                account_id=account_id,
+                api_key_id=api_key_id,
+                label=label,
+                description=description,
+                parent_profile_id=profile.public_id,
+                parent_name=profile.name,
+                parent_archetype=profile.archetype,
+                parent_description=profile.description,
+                state=profile.state,
+                state_byte_size=profile.state_byte_size,
+            )
+            if profile.state is not None and not self.states.copy(
+                profile.public_id, snapshot.public_id, profile.state
+            ):
+                raise StateMoved(f"profile {profile.public_id} saved a newer state")
+            return snapshot, self._save(snapshot)
+
+        return self._retrying(command)
+
+    def restore_snapshot(
+        self, account_id: str, api_key_id: str | None, snapshot_id: str, name: str
+    ) -> tuple[Profile, int]:
+        """A new profile with the snapshot's archetype, description and browser state."""
+
+        def command() -> tuple[Profile, int]:
+            snapshot = self.get_snapshot(account_id, snapshot_id)
+            profile, aggregates = self._new_profile(
+                account_id,
+                name,
+                archetype=snapshot.parent_archetype,
+                description=snapshot.restored_description,
+                api_key_id=api_key_id,
+                restored_from=snapshot,
+            )
+            snapshot.record_restore(profile.public_id, api_key_id)
+            if snapshot.state is not None and not self.states.copy(
+                snapshot.public_id, profile.public_id, snapshot.state
+            ):
+                raise StateMoved(f"snapshot {snapshot.public_id} lost its state (deleted)")
+            try:
+                return profile, self._save(*aggregates, snapshot)
+            except Exception:
+                self.states.keep_only(profile.public_id, None)  # the profile never came to be
+                raise
+
+        return self._retrying(command)
+
+    def delete_snapshot(self, account_id: str, api_key_id: str | None, snapshot_id: str) -> int:
+        def command() -> int:
+            snapshot = self.get_snapshot(account_id, snapshot_id)
+            snapshot.delete(api_key_id)
+            return self._save(snapshot)
+
+        nid = self._retrying(command)
+        self.states.keep_only(snapshot_id, None)
+        return nid
+
+    def state_of(self, owner: Profile | ProfileSnapshot) -> dict[str, Any] | None:
+        """The browser state a profile or snapshot holds (None: a fresh browser)."""
+        if owner.state is None:
+            return None
+        return self.states.get(owner.public_id, owner.state)
+
+
+__all__ = ["Driftstack", "StateMoved", "StateRef"]

@@ -26,6 +26,7 @@ class LiveSession:
     archetype: Archetype
     pacing: Pacing | None
     idle_timeout_s: float
+    profile_id: str | None = None  # the profile whose browser state it starts with and writes back
     page: Page | None = None
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     settled: asyncio.Event = field(default_factory=asyncio.Event)  # ready or failed

@@ -8,7 +8,7 @@ import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 from uuid import UUID
 
 import structlog
@@ -17,9 +17,11 @@ from .access import Principal
 from .application import Driftstack
 from .consistency import ReadYourWrites
 from .domain import ids
+from .domain.archetypes import Archetype
 from .domain.archetypes import resolve as resolve_archetype
 from .domain.behavior import BEHAVIORS
-from .domain.errors import NotFound, SessionGone, SessionTimedOut
+from .domain.errors import NotFound, SessionGone, SessionTimedOut, ValidationFailed
+from .domain.profile import ProfileBusy
 from .domain.session import IDLE_TIMEOUT, LIVE, Session
 from .domain.tiers import TIERS
 from .drivers.base import Driver, DriverError, DriverUnavailable, NavigationResult, Page
@@ -35,6 +37,14 @@ SCREENSHOT_CAP = 4 * 1024 * 1024
 PDF_CAP = 8 * 1024 * 1024
 DOM_SNAPSHOT_CAP = 8 * 1024 * 1024
 STATE_HTML_CAP = 4 * 1024 * 1024
+# How often a session waiting for a busy profile asks again (the holder may be another process).
+PROFILE_POLL_S = 0.1
+# Reading cookies, localStorage and IndexedDB back before the browser closes.
+STATE_READ_TIMEOUT_S = 10.0
+
+
+class _Abandoned(Exception):
+    """The session ended while it waited for its profile: nothing more to provision."""
 
 
 class CaptureTooLarge(Exception):
@@ -141,6 +151,8 @@ class SessionService:
         if not self._driver.available:
             raise self._driver.failure or DriverUnavailable("no browser is available")
         archetype = resolve_archetype(spec.archetype)
+        if spec.profile_id is not None:
+            archetype = await self._profile_archetype(who, spec.profile_id, spec.archetype)
         session, nid = await self._call(
             self._app.create_session,
             who.account_id,
@@ -161,6 +173,7 @@ class SessionService:
             archetype=archetype,
             pacing=BEHAVIORS.get(spec.behavioral_profile or ""),
             idle_timeout_s=idle,
+            profile_id=spec.profile_id,
         )
         self.live.add(live)
         log.info("session.created", session_id=live.public_id, account_id=who.account_id)
@@ -172,11 +185,29 @@ class SessionService:
             session_id=session.id, created_at=session.created_on, **_created_fields(session)
         )
 
+    async def _profile_archetype(self, who: Principal, profile_id: str, asked: str) -> Archetype:
+        """A session on a profile runs as the profile's archetype, which never changes."""
+        profile = await self._call(self._app.get_profile, who.account_id, profile_id)
+        if asked != "default" and asked != profile.archetype:
+            raise ValidationFailed(
+                "archetype",
+                f"a session on {profile_id} runs as its archetype {profile.archetype}; omit archetype",
+            )
+        return resolve_archetype(profile.archetype)
+
     async def _provision(self, live: LiveSession) -> None:
         started = time.monotonic()
+        state: dict[str, Any] | None = None
+        if live.profile_id is not None:
+            try:
+                state = await self._hold_profile(live, live.profile_id)
+            except _Abandoned:
+                return
         try:
             page = await self._driver.open(
-                live.archetype, on_crash=lambda reason: self._spawn(self._crashed(live, reason))
+                live.archetype,
+                storage_state=state,
+                on_crash=lambda reason: self._spawn(self._crashed(live, reason)),
             )
         except (DriverError, DriverUnavailable) as e:
             failure = live.failure = str(e)
@@ -199,9 +230,46 @@ class SessionService:
         self._consistency.wrote(live.account_id, nid)
         log.info("session.ready", session_id=live.public_id, ms=ms)
 
+    async def _hold_profile(self, live: LiveSession, profile_id: str) -> dict[str, Any] | None:
+        """Waits (in `creating`) until no other live session holds the profile, then holds it.
+
+        Returns the profile's browser state. The wait is bounded: past it the session is errored,
+        as it is when the profile is deleted while it waits.
+        """
+        deadline = time.monotonic() + self._settings.profile_wait_s
+        while True:
+            try:
+                return await self._call(self._app.take_profile, live.uuid)
+            except ProfileBusy as busy:
+                holder = busy.holder
+                if self.live.get(live.uuid) is not live:
+                    raise _Abandoned from None  # destroyed while it waited
+                if time.monotonic() >= deadline:
+                    waited = self._settings.profile_wait_s
+                    await self._give_up(
+                        live,
+                        "profile_busy",
+                        f"profile {profile_id} stayed in use by session {holder} for {waited:g} s",
+                    )
+            except NotFound:
+                await self._give_up(
+                    live,
+                    "profile_deleted",
+                    f"profile {profile_id} was deleted before this session could start on it",
+                )
+            except SessionGone:
+                raise _Abandoned from None
+            await asyncio.sleep(PROFILE_POLL_S)
+
+    async def _give_up(self, live: LiveSession, reason: str, detail: str) -> NoReturn:
+        await self._end(live.uuid, lambda s: s.fail(reason, detail))
+        raise _Abandoned
+
     async def _settled(self, live: LiveSession) -> None:
+        # A session on a busy profile may wait for it before its browser starts.
+        wait = self._settings.profile_wait_s if live.profile_id is not None else 0.0
         try:
-            await asyncio.wait_for(live.settled.wait(), self._settings.provision_timeout_s)
+            await asyncio.wait_for(live.settled.wait(), self._settings.provision_timeout_s + wait)
         except TimeoutError:
             await self._end(
                 live.uuid, lambda s: s.fail("provisioning_timeout", "the browser did not start in time")
@@ -249,8 +317,10 @@ class SessionService:
         await self._end(uuid, lambda s: s.destroy("client_request", who.api_key_id))
 
     async def _end(self, uuid: UUID, end: Callable[[Session], bool]) -> None:
-        """Records the end (destroyed or errored), frees the slot, then closes the browser."""
-        nid = await self._call(self._app.end_session, uuid, end)
+        """Reads back the profile's browser state, records the end (destroyed or errored), frees
+        the slot and the profile, then closes the browser."""
+        state = await self._state_to_keep(self.live.get(uuid))
+        nid = await self._call(self._app.end_session, uuid, end, state)
         live = self.live.pop(uuid)
         if live is not None:
             live.settled.set()
@@ -258,6 +328,17 @@ class SessionService:
                 self._consistency.wrote(live.account_id, nid)
             if live.page is not None:
                 await live.page.close()
+
+    async def _state_to_keep(self, live: LiveSession | None) -> dict[str, Any] | None:
+        """The browser state to write back to the session's profile; None keeps the previous one
+        (no profile, no browser yet, or a browser that died and can no longer be read)."""
+        if live is None or live.profile_id is None or live.page is None:
+            return None
+        try:
+            return await asyncio.wait_for(live.page.storage_state(), STATE_READ_TIMEOUT_S)
+        except (DriverError, TimeoutError) as e:
+            log.warning("profile.state_not_read", session_id=live.public_id, error=str(e))
+            return None
 
     async def _crashed(self, live: LiveSession, reason: str) -> None:
         log.warning("session.browser_crashed", session_id=live.public_id, reason=reason)

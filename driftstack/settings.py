@@ -53,6 +53,7 @@ class Settings:
     browser_executable: str | None = None
     idle_timeout_s: float | None = None  # None: each tier's own idle timeout
     provision_timeout_s: float = 30.0
+    profile_wait_s: float = 60.0  # a session on a profile another session holds waits this long
     action_timeout_ms: int = 30_000
     node_id: str = field(default_factory=socket.gethostname)
     log_level: str = "info"
@@ -81,6 +82,7 @@ class Settings:
             browser_executable=env.get("DRIFTSTACK_BROWSER_EXECUTABLE") or None,
             idle_timeout_s=_float_or_none(env, "DRIFTSTACK_IDLE_TIMEOUT_S"),
             provision_timeout_s=float(env.get("DRIFTSTACK_PROVISION_TIMEOUT_S") or 30),
+            profile_wait_s=float(env.get("DRIFTSTACK_PROFILE_WAIT_S") or 60),
             action_timeout_ms=_int(env, "DRIFTSTACK_ACTION_TIMEOUT_MS", 30_000),
             node_id=env.get("DRIFTSTACK_NODE_ID") or socket.gethostname(),
             log_level=(env.get("DRIFTSTACK_LOG_LEVEL") or "info").lower(),

@@ -26,6 +26,54 @@ COOKIE = """<!doctype html><html><head><title>Cookie</title></head><body>
 <script>document.cookie = 'visited=yes; path=/';</script></body></html>"""
 
 
+# Signs in the way sites do: a cookie from the server, a token in localStorage, a record in IndexedDB.
+# `#saved` appears once the IndexedDB transaction has committed.
+LOGIN = """<!doctype html><html><head><title>Signed in</title></head><body>
+<script>
+const user = new URLSearchParams(location.search).get('user');
+localStorage.setItem('token', 'tok-' + user);
+const open = indexedDB.open('app', 1);
+open.onupgradeneeded = () => open.result.createObjectStore('kv');
+open.onsuccess = () => {
+  const tx = open.result.transaction('kv', 'readwrite');
+  tx.objectStore('kv').put('prefs-' + user, 'prefs');
+  tx.oncomplete = () => { const d = document.createElement('p'); d.id = 'saved'; d.textContent = 'saved';
+                          document.body.appendChild(d); };
+};
+</script></body></html>"""
+
+# What this browser remembers: the cookie (as the server saw it), localStorage and IndexedDB.
+# `#done` appears once all three are on the page.
+WHOAMI = """<!doctype html><html><head><title>Who am I</title></head><body>
+<p id="cookie">{cookie}</p><p id="local"></p><p id="idb"></p>
+<script>
+document.getElementById('local').textContent = localStorage.getItem('token') || 'none';
+const finish = (value) => { document.getElementById('idb').textContent = value;
+  const d = document.createElement('p'); d.id = 'done'; d.textContent = 'done';
+  document.body.appendChild(d); };
+const open = indexedDB.open('app', 1);
+open.onupgradeneeded = () => open.result.createObjectStore('kv');
+open.onsuccess = () => {
+  const get = open.result.transaction('kv').objectStore('kv').get('prefs');
+  get.onsuccess = () => finish(get.result || 'none');
+  get.onerror = () => finish('none');
+};
+open.onerror = () => finish('none');
+</script></body></html>"""
+
+
+async def _login(request: web.Request) -> web.Response:
+    user = request.query.get("user", "anon")
+    response = web.Response(text=LOGIN, content_type="text/html")
+    response.set_cookie("sid", f"sess-{user}", max_age=3600, httponly=True, path="/")
+    return response
+
+
+async def _whoami(request: web.Request) -> web.Response:
+    cookie = request.cookies.get("sid", "none")
+    return web.Response(text=WHOAMI.replace("{cookie}", cookie), content_type="text/html")
+
+
 def _html(body: str) -> web.RequestHandler:
     async def handler(_: web.Request) -> web.Response:
         return web.Response(text=body, content_type="text/html")
@@ -40,4 +88,6 @@ def site_app() -> web.Application:
     app.router.add_get("/late", _html(LATE))
     app.router.add_get("/redirecting", _html(REDIRECTING))
     app.router.add_get("/cookie", _html(COOKIE))
+    app.router.add_get("/login", _login)
+    app.router.add_get("/whoami", _whoami)
     return app

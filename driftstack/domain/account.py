@@ -1,10 +1,10 @@
-"""The Account aggregate: tier, caps, team members, and the slots its live sessions hold."""
+"""The Account aggregate: tier, caps, team members, and the slots its live sessions and profiles hold."""
 
 from __future__ import annotations
 
 from eventsourcing.domain import Aggregate, event
 
-from .errors import ConcurrencyLimitReached, ValidationFailed
+from .errors import ConcurrencyLimitReached, TierLimitReached, ValidationFailed
 from .tiers import ENTERPRISE_DEFAULT_CONCURRENCY, TIERS
 
 ROLES = ("member", "admin")
@@ -14,7 +14,8 @@ class Account(Aggregate):
     """An account owns sessions; its stream is where the concurrency cap is enforced.
 
     Taking a slot appends to this stream, so two creates racing for the last slot
-    conflict on the account's version and the loser re-reads the cap.
+    conflict on the account's version and the loser re-reads the cap. Profiles count
+    against the profile cap the same way.
     """
 
     class Created(Aggregate.Created):
@@ -32,6 +33,12 @@ class Account(Aggregate):
 
     class SessionSlotFreed(Aggregate.Event):
         session_id: str
+
+    class ProfileSlotTaken(Aggregate.Event):
+        profile_id: str
+
+    class ProfileSlotFreed(Aggregate.Event):
+        profile_id: str
 
     @event(Created)
     def __init__(self, name: str, tier: str, concurrency: int, profile_cap: int | None) -> None:
@@ -91,3 +98,27 @@ class Account(Aggregate):
     @event(SessionSlotFreed)
     def _session_slot_freed(self, session_id: str) -> None:
         self.live_sessions.pop(session_id, None)
+
+    @property
+    def profiles(self) -> dict[str, bool]:
+        # Accounts snapshotted before profiles existed have no such attribute: they had none.
+        profiles: dict[str, bool] = self.__dict__.setdefault("profile_ids", {})
+        return profiles
+
+    def take_profile_slot(self, profile_id: str) -> None:
+        current = len(self.profiles)
+        if self.profile_cap is not None and current >= self.profile_cap:
+            raise TierLimitReached("profile", limit=self.profile_cap, current=current, tier=self.tier)
+        self._profile_slot_taken(profile_id=profile_id)
+
+    @event(ProfileSlotTaken)
+    def _profile_slot_taken(self, profile_id: str) -> None:
+        self.profiles[profile_id] = True
+
+    def free_profile_slot(self, profile_id: str) -> None:
+        if profile_id in self.profiles:
+            self._profile_slot_freed(profile_id=profile_id)
+
+    @event(ProfileSlotFreed)
+    def _profile_slot_freed(self, profile_id: str) -> None:
+        self.profiles.pop(profile_id, None)

@@ -49,3 +49,29 @@ class Conflict(DomainError):
 
 class ProvisioningFailed(DomainError):
     """The browser for a session could not be started."""
+
+
+class TierLimitReached(DomainError):
+    """A cap of the account's tier other than concurrency (the profile cap) is reached."""
+
+    def __init__(self, resource: str, limit: int, current: int, tier: str) -> None:
+        super().__init__(f"{current} of {limit} {resource}s allowed on tier {tier} exist")
+        self.resource = resource
+        self.limit = limit
+        self.current = current
+        self.tier = tier
+
+
+class ProfileNameTaken(Conflict):
+    def __init__(self, name: str) -> None:
+        super().__init__(f"a profile named '{name}' already exists in this account")
+        self.name = name
+
+
+class ProfileInUse(Conflict):
+    """A live session holds the profile; it cannot be deleted under it."""
+
+    def __init__(self, profile_id: str, session_id: str) -> None:
+        super().__init__(f"profile {profile_id} is in use by session {session_id}; destroy the session first")
+        self.profile_id = profile_id
+        self.session_id = session_id

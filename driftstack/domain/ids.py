@@ -1,4 +1,4 @@
-"""The one public id format: a type prefix and a UUID (`ses_…`, `acc_…`, `key_…`, `whep_…`)."""
+"""The one public id format: a type prefix and a UUID (`ses_…`, `acc_…`, `key_…`, `prof_…`, `psnap_…`, `whep_…`)."""
 
 from __future__ import annotations
 

@@ -102,7 +102,8 @@ class Page(Protocol):
         """The serialised DOM."""
 
     async def storage_state(self) -> dict:
-        """Cookies and per-origin storage, in Playwright's storage_state shape."""
+        """Cookies and per-origin storage (localStorage, IndexedDB), in Playwright's storage_state
+        shape: what `Driver.open(storage_state=…)` starts a later context with."""
 
     async def responsive(self) -> bool:
         """Whether the page answers a trivial script within about a second."""

@@ -311,8 +311,9 @@ class PlaywrightPage:
             return await self._page.content()
 
     async def storage_state(self) -> dict:
+        # IndexedDB too (Playwright 1.51+): sites keep logins there as often as in cookies.
         async with self._call("storage_state"):
-            return dict(await self._context.storage_state())
+            return dict(await self._context.storage_state(indexed_db=True))
 
     async def responsive(self) -> bool:
         loop = asyncio.get_running_loop()

@@ -10,6 +10,7 @@ from aiohttp import web
 from ..access import Authenticator, Principal
 from ..consistency import ReadYourWrites
 from ..drivers.base import Driver
+from ..profiles import ProfileService
 from ..projections.audit import AuditLogReader
 from ..projections.progress import Progress
 from ..sessions import SessionService
@@ -24,6 +25,7 @@ class Services:
     settings: Settings
     authenticator: Authenticator
     sessions: SessionService
+    profiles: ProfileService
     audit: AuditLogReader
     audit_progress: Progress
     consistency: ReadYourWrites

@@ -10,6 +10,7 @@ from aiohttp import web
 
 from .. import __version__
 from ..domain.archetypes import DEFAULT_ARCHETYPE
+from ..domain.profile import COPY_LIMIT
 from ..domain.session import IDLE_TIMEOUT
 from ..projections.audit import ACTIONS
 from . import openapi_webhooks
@@ -172,6 +173,183 @@ def _session_paths() -> dict[str, Any]:
     }
 
 
+def _no_content(description: str) -> dict[str, Any]:
+    return {
+        "204": {
+            "description": description,
+            "headers": {"X-Request-Id": {"$ref": "#/components/headers/X-Request-Id"}},
+        }
+    }
+
+
+_PROFILE_WRITE = (
+    "A plain team member acting on an owner's account (`X-Driftstack-Account`) cannot write its "
+    "profiles (403); an admin member can."
+)
+
+
+def _profile_paths() -> dict[str, Any]:
+    profile_id = (param("ProfileId"),)
+    return {
+        "/v1/profiles": {
+            "post": operation(
+                "createProfile",
+                "Create a profile",
+                "A named, persistent browser identity: cookies, localStorage and IndexedDB carry from one "
+                "session on it to the next. Answers 200 (not 201). `archetype` defaults to "
+                f"`{DEFAULT_ARCHETYPE}` and never changes afterwards. A name already used in the account "
+                "(compared case-insensitively) answers 409; past the tier's profile cap, 429 `tier-limit` "
+                f"with `limit`, `current`, `resource: profile` and `tier`. {_PROFILE_WRITE}",
+                tag="profiles",
+                scope="admin",
+                body="CreateProfile",
+                ok=json_answer("Profile", "The profile."),
+                problems=("conflict", "tier-limit"),
+            ),
+            "get": operation(
+                "listProfiles",
+                "List profiles",
+                "The account's profiles, `created_at` descending then `id` descending, cursor-paginated.",
+                tag="profiles",
+                scope="read",
+                parameters=(param("Limit"), param("Cursor")),
+                ok=json_answer("ProfilePage", "A page of profiles."),
+                problems=("validation-failed",),
+            ),
+        },
+        "/v1/profiles/{profile_id}": {
+            "parameters": list(profile_id),
+            "get": operation(
+                "getProfile",
+                "Get a profile",
+                "One profile; another account's answers 404 like a missing one.",
+                tag="profiles",
+                scope="read",
+                ok=json_answer("Profile", "The profile."),
+                problems=("not-found",),
+            ),
+            "patch": operation(
+                "updateProfile",
+                "Rename or redescribe a profile",
+                "Both fields optional; `description: null` clears it. `archetype` cannot change (400): "
+                f"clone the profile with a new archetype instead. {_PROFILE_WRITE}",
+                tag="profiles",
+                scope="admin",
+                body="UpdateProfile",
+                ok=json_answer("Profile", "The profile as it is now."),
+                problems=("not-found", "conflict"),
+            ),
+            "delete": operation(
+                "deleteProfile",
+                "Delete a profile",
+                "Deletes the profile and its browser state; its snapshots stay, restorable, with "
+                "`parent_profile_id: null`. First 204, then 404. A profile a live session holds answers "
+                f"409 until the session ends. {_PROFILE_WRITE}",
+                tag="profiles",
+                scope="admin",
+                ok=_no_content("Deleted."),
+                problems=("not-found", "conflict"),
+            ),
+        },
+        "/v1/profiles/{profile_id}/clone": {
+            "parameters": list(profile_id),
+            "post": operation(
+                "cloneProfile",
+                "Clone a profile",
+                "A new profile with the source's archetype (or the one given: repin by cloning) and "
+                "description, and a fresh browser state. Without `name` it is named `NAME (copy)`, "
+                f"`NAME (copy 2)` … up to `(copy {COPY_LIMIT})`, then 409. The audit entry "
+                f"`profile.created` carries `payload.cloned_from`. Cap and name rules as create. {_PROFILE_WRITE}",
+                tag="profiles",
+                scope="admin",
+                body="CloneProfile",
+                body_required=False,
+                ok=json_answer("Profile", "The clone."),
+                problems=("not-found", "conflict", "tier-limit"),
+            ),
+        },
+        "/v1/profiles/{profile_id}/snapshots": {
+            "parameters": list(profile_id),
+            "post": operation(
+                "captureProfileSnapshot",
+                "Snapshot a profile",
+                "Freezes the profile's name, archetype and browser state (as its last session wrote it "
+                f"back) under a new `psnap_` id. The snapshot never changes. {_PROFILE_WRITE}",
+                tag="snapshots",
+                scope="admin",
+                body="CaptureSnapshot",
+                ok=json_answer("ProfileSnapshot", "The snapshot."),
+                problems=("not-found",),
+            ),
+            "get": operation(
+                "listProfileSnapshots",
+                "List a profile's snapshots",
+                "Newest first, cursor-paginated.",
+                tag="snapshots",
+                scope="read",
+                parameters=(param("Limit"), param("Cursor")),
+                ok=json_answer("ProfileSnapshotPage", "A page of snapshots."),
+                problems=("validation-failed", "not-found"),
+            ),
+        },
+    }
+
+
+def _snapshot_paths() -> dict[str, Any]:
+    snapshot_id = (param("SnapshotId"),)
+    return {
+        "/v1/profile-snapshots": {
+            "get": operation(
+                "listSnapshots",
+                "List every snapshot",
+                "Every snapshot of the account across its profiles (deleted ones' included), newest first.",
+                tag="snapshots",
+                scope="read",
+                parameters=(param("Limit"), param("Cursor")),
+                ok=json_answer("ProfileSnapshotPage", "A page of snapshots."),
+                problems=("validation-failed",),
+            ),
+        },
+        "/v1/profile-snapshots/{snapshot_id}": {
+            "parameters": list(snapshot_id),
+            "get": operation(
+                "getSnapshot",
+                "Get a snapshot",
+                "One snapshot.",
+                tag="snapshots",
+                scope="read",
+                ok=json_answer("ProfileSnapshot", "The snapshot."),
+                problems=("not-found",),
+            ),
+            "delete": operation(
+                "deleteSnapshot",
+                "Delete a snapshot",
+                f"Deletes the snapshot and its copy of the browser state. First 204, then 404. {_PROFILE_WRITE}",
+                tag="snapshots",
+                scope="admin",
+                ok=_no_content("Deleted."),
+                problems=("not-found",),
+            ),
+        },
+        "/v1/profile-snapshots/{snapshot_id}/restore": {
+            "parameters": list(snapshot_id),
+            "post": operation(
+                "restoreSnapshot",
+                "Restore a snapshot as a new profile",
+                "A NEW profile with the snapshot's archetype, its description (else the parent's at "
+                "capture) and its browser state; the parent is not modified, even if renamed or deleted. "
+                "Answers 200. Counts against the profile cap (429) and 409s on a taken name. The audit "
+                f"entry `profile.created` carries `payload.restored_from_snapshot`. {_PROFILE_WRITE}",
+                tag="snapshots",
+                scope="admin",
+                body="RestoreSnapshot",
+                ok=json_answer("Profile", "The new profile."),
+                problems=("not-found", "conflict", "tier-limit"),
+            ),
+        },
+    }
+
+
 def _other_paths() -> dict[str, Any]:
     filters: dict[str, dict[str, Any]] = {
         "resource_type": {"type": "string", "enum": list(AUDIT_RESOURCE_TYPES)},
@@ -183,8 +361,9 @@ def _other_paths() -> dict[str, Any]:
             "get": operation(
                 "listAuditLog",
                 "Read the audit log",
-                "What happened to the account's resources (sessions, the account, its keys), newest "
-                f"first. A session destroyed after sitting idle shows `reason: {IDLE_TIMEOUT}`.",
+                "What happened to the account's resources (sessions, profiles, snapshots, the account, its "
+                f"keys), newest first. A session destroyed after sitting idle shows `reason: {IDLE_TIMEOUT}`; "
+                "`profile.created` shows where a profile came from (`cloned_from`, `restored_from_snapshot`).",
                 tag="audit",
                 scope="read",
                 parameters=(
@@ -250,21 +429,30 @@ def document() -> dict[str, Any]:
             "version": __version__,
             "summary": "Remote browser sessions over HTTP.",
             "description": "Create a browser session (a device persona), drive it (navigate, interact, "
-            "wait), read it (state), capture it (screenshot, PDF, DOM snapshot) and destroy it; receive "
-            "signed webhooks when sessions end. "
+            "wait), read it (state), capture it (screenshot, PDF, DOM snapshot) and destroy it. Bind it "
+            "to a profile to keep cookies, localStorage and IndexedDB from one session to the next; "
+            "receive signed webhooks when sessions end. "
             "Authenticate with `Authorization: Bearer ds_live_…`. Lists are cursor-paginated "
             "(`{data, has_more, next_cursor}`). Every error is `application/problem+json` (see the "
             "`Problem` schema for every type).",
         },
         "tags": [
             {"name": "sessions", "description": "Browser sessions and the actions on them."},
+            {"name": "profiles", "description": "Persistent browser identities sessions can run on."},
+            {"name": "snapshots", "description": "Immutable point-in-time copies of profiles."},
             {"name": "webhooks", "description": "Signed webhooks: endpoints, event types, deliveries."},
             {"name": "audit", "description": "The audit log."},
             {"name": "account", "description": "The calling account."},
             {"name": "meta", "description": "Health and this document."},
         ],
         "security": [{"bearer": []}],
-        "paths": {**_session_paths(), **openapi_webhooks.paths(), **_other_paths()},
+        "paths": {
+            **_session_paths(),
+            **_profile_paths(),
+            **_snapshot_paths(),
+            **openapi_webhooks.paths(),
+            **_other_paths(),
+        },
         "webhooks": openapi_webhooks.outgoing(),
         "components": _components(),
     }
@@ -278,10 +466,10 @@ def _components() -> dict[str, Any]:
 
 
 @cache
-def _documentjson_answer() -> str:
+def _document_json() -> str:
     return json.dumps(document())
 
 
 @routes.get("/v1/openapi.json")
 async def openapi_document(request: web.Request) -> web.Response:
-    return web.Response(text=_documentjson_answer(), content_type="application/json")
+    return web.Response(text=_document_json(), content_type="application/json")

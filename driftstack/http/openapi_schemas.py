@@ -11,8 +11,11 @@ from ..domain.account import ROLES
 from ..domain.api_key import KEY_PREFIX, SCOPES
 from ..domain.archetypes import CATALOGUE, DEFAULT_ARCHETYPE, SLUG_PATTERN
 from ..domain.behavior import BEHAVIORS
+from ..domain.profile import DESCRIPTION_MAX, NAME_MAX
+from ..domain.profile_snapshot import LABEL_MAX
 from ..domain.tiers import TIERS
 from ..projections.audit import ACTIONS
+from ..projections.profiles import PROFILE_FIELDS, SNAPSHOT_FIELDS
 from ..projections.sessions import FIELDS, new_session_document
 from ..sessions import DOM_SNAPSHOT_CAP, PDF_CAP, SCREENSHOT_CAP, STATE_HTML_CAP
 from ..settings import Settings
@@ -180,8 +183,13 @@ def _request_schemas() -> dict[str, Schema]:
                         "type": "string",
                         "maxLength": 64,
                         "pattern": "^prof_",
-                        "description": "A profile (`prof_<uuid>`) to bind the session to. The profiles API is "
-                        "not served yet: a well-formed id answers 404, a malformed one 400.",
+                        "description": "A profile (`prof_<uuid>`) to bind the session to: the browser starts "
+                        "with the profile's cookies, localStorage and IndexedDB, and writes them back when the "
+                        "session ends. The session runs as the profile's archetype (another explicit "
+                        "`archetype` answers 400). While another session holds the profile this one stays "
+                        "`creating`; past DRIFTSTACK_PROFILE_WAIT_S it ends `errored` (`reason: "
+                        "profile_busy`). A deleted, unknown or another account's profile answers 404; a "
+                        "malformed id 400.",
                     }
                 ),
             },
@@ -237,6 +245,120 @@ def _request_schemas() -> dict[str, Schema]:
             },
             required=("kind",),
         ),
+    }
+
+
+_NAME: Schema = {
+    "type": "string",
+    "minLength": 1,
+    "maxLength": NAME_MAX,
+    # ECMA-262 and Python's `re` both read this; it spells out the Cc and common Cf characters.
+    "pattern": r"^[^\s\x00-\x1f\x7f-\x9f\xad\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff]+$",
+    "description": f"Unique within the account (case-insensitively); 1 to {NAME_MAX} characters, no "
+    "whitespace or control characters. Lowercase and hyphens recommended.",
+    "examples": ["production"],
+}
+_DESCRIPTION: Schema = or_null(
+    {
+        "type": "string",
+        "maxLength": DESCRIPTION_MAX,
+        "description": f"Free-form, at most {DESCRIPTION_MAX} characters.",
+    }
+)
+_ARCHETYPE: Schema = or_null(
+    {
+        "type": "string",
+        "maxLength": 60,
+        "pattern": SLUG_PATTERN.pattern,
+        "description": f"A persona of the catalogue (see CreateSession); `default` is `{DEFAULT_ARCHETYPE}`.",
+        "examples": ["default", *CATALOGUE],
+    }
+)
+
+
+def _profile_request_schemas() -> dict[str, Schema]:
+    return {
+        "CreateProfile": _body(
+            "CreateProfile",
+            {"name": _NAME, "archetype": _ARCHETYPE, "description": _DESCRIPTION},
+            required=("name",),
+        ),
+        "UpdateProfile": _body(
+            "UpdateProfile",
+            {
+                "name": _NAME,
+                "description": {**_DESCRIPTION, "description": "null clears it; absent keeps it."},
+            },
+        ),
+        "CloneProfile": _body(
+            "CloneProfile",
+            {
+                "name": {**_NAME, "description": "Absent: `NAME (copy)`, `NAME (copy 2)` … (copy 99)."},
+                "archetype": {**_ARCHETYPE, "description": "Absent: the source's archetype."},
+            },
+        ),
+        "CaptureSnapshot": _body(
+            "CaptureSnapshot",
+            {
+                "label": {
+                    "type": "string",
+                    "minLength": 1,
+                    "maxLength": LABEL_MAX,
+                    "pattern": "^[^\\x00-\\x1f\\x7f]*\\S[^\\x00-\\x1f\\x7f]*$",
+                    "examples": ["before-iOS-26-rollout"],
+                },
+                "description": _DESCRIPTION,
+            },
+            required=("label",),
+        ),
+        "RestoreSnapshot": _body("RestoreSnapshot", {"name": _NAME}, required=("name",)),
+    }
+
+
+def _profile_response_schemas() -> Schema:
+    timestamp, maybe_timestamp = ref("Timestamp"), or_null(ref("Timestamp"))
+    profile: dict[str, Schema] = {
+        "id": public_id("prof", "The profile id."),
+        "name": {"type": "string", "maxLength": NAME_MAX},
+        "archetype": {"type": "string", "pattern": SLUG_PATTERN.pattern, "description": "Sticky for life."},
+        "description": or_null({"type": "string", "maxLength": DESCRIPTION_MAX}),
+        "last_used_at": {
+            **maybe_timestamp,
+            "description": "When a session last started on it; null until then.",
+        },
+        "created_at": timestamp,
+        "updated_at": timestamp,
+    }
+    snapshot: dict[str, Schema] = {
+        "id": public_id("psnap", "The snapshot id."),
+        "parent_profile_id": {
+            **or_null(public_id("prof", "The profile it was taken of.")),
+            "description": "null once that profile is deleted.",
+        },
+        "parent_name": {"type": "string", "description": "The parent's name at capture."},
+        "parent_archetype": {"type": "string", "description": "The parent's archetype at capture."},
+        "label": {"type": "string", "maxLength": LABEL_MAX},
+        "description": or_null({"type": "string", "maxLength": DESCRIPTION_MAX}),
+        "captured_at": timestamp,
+    }
+    assert tuple(profile) == PROFILE_FIELDS and tuple(snapshot) == SNAPSHOT_FIELDS
+    return {
+        "Profile": {
+            "type": "object",
+            "description": "A persistent browser identity. Its browser state is not exposed.",
+            "properties": profile,
+            "required": list(PROFILE_FIELDS),
+            "additionalProperties": False,
+        },
+        "ProfilePage": _page_of("Profile", "profiles"),
+        "ProfileSnapshot": {
+            "type": "object",
+            "description": "An immutable copy of a profile's name, archetype and browser state.",
+            "properties": snapshot,
+            "required": list(SNAPSHOT_FIELDS),
+            "additionalProperties": False,
+        },
+        "ProfileSnapshotPage": _page_of("ProfileSnapshot", "snapshots"),
     }
 
 
@@ -378,13 +500,14 @@ def _session_schema() -> Schema:
         "label": or_null({"type": "string", "maxLength": MAX_LABEL}),
         "metadata": or_null({"type": "object"}),
         "behavioral_profile": or_null({"type": "string", "enum": list(BEHAVIORS)}),
-        "profile_id": or_null({"type": "string"}),
+        "profile_id": or_null({"type": "string", "description": "The profile it runs on, if any."}),
         "reason": or_null(
             {
                 "type": "string",
                 "description": "Why it ended, once `destroyed` or `errored`: e.g. `client_request`, "
                 "`idle_timeout`, `provisioning_failed`, `provisioning_timeout`, `browser_crashed`, "
-                "`service_stopped`, `service_restarted`.",
+                "`service_stopped`, `service_restarted`, `profile_busy` (its profile stayed held by "
+                "another session too long), `profile_deleted`.",
             }
         ),
         "current_url": or_null({"type": "string", "description": "Where the page was at the last action."}),
@@ -627,10 +750,20 @@ def _problem_schema() -> Schema:
                 "items": ref("FieldError"),
                 "description": "`validation-failed`: the field to fix and why.",
             },
-            "limit": _member("integer", "`concurrency-limit`: the cap; `payload-too-large`: bytes allowed."),
-            "current": _member("integer", "`concurrency-limit`: sessions live now."),
-            "resource": _member("string", "`concurrency-limit`: what is capped."),
-            "tier": {**_member("string", "`concurrency-limit`: the account's tier."), "enum": list(TIERS)},
+            "limit": _member(
+                "integer", "`concurrency-limit`, `tier-limit`: the cap; `payload-too-large`: bytes allowed."
+            ),
+            "current": _member(
+                "integer", "`concurrency-limit`: sessions live now; `tier-limit`: profiles now."
+            ),
+            "resource": {
+                **_member("string", "`concurrency-limit`, `tier-limit`: what is capped."),
+                "enum": ["session", "profile"],
+            },
+            "tier": {
+                **_member("string", "`concurrency-limit`, `tier-limit`: the account's tier."),
+                "enum": list(TIERS),
+            },
             "byte_size": _member("integer", "`payload-too-large`: the capture's size."),
             "session_status": {
                 **_member("string", "`session-destroyed`, `session-timeout`."),
@@ -682,7 +815,12 @@ PROBLEMS: dict[str, tuple[str, str, dict[str, Any]]] = {
         f"session ses_{_EXAMPLE_UUID} was destroyed after sitting idle past its timeout",
         {"session_status": "destroyed", "reason": "idle_timeout"},
     ),
-    "conflict": ("The request conflicts with the resource's current state.", "conflict", {}),
+    "conflict": (
+        "The request conflicts with the resource's current state: a profile name already taken in the "
+        "account, no free automatic clone name, or deleting a profile a live session holds.",
+        "a profile named 'production' already exists in this account",
+        {},
+    ),
     "session-destroyed": (
         "The session is destroyed or errored and takes no further action; create a new one.",
         f"session ses_{_EXAMPLE_UUID} is destroyed (client_request); create a new session",
@@ -708,8 +846,8 @@ PROBLEMS: dict[str, tuple[str, str, dict[str, Any]]] = {
         {"limit": 2, "current": 2, "resource": "session", "tier": "api_starter"},
     ),
     "tier-limit": (
-        "A cap of the account's tier other than concurrency is reached.",
-        "tier limit reached",
+        "The account is at its tier's profile cap; delete a profile or move to a larger tier.",
+        "10 of 10 profiles allowed on tier api_starter exist; delete one or move to a larger tier",
         {"limit": 10, "current": 10, "resource": "profile", "tier": "api_starter"},
     ),
     "internal-error": (
@@ -741,7 +879,7 @@ def _problem_response(slug: str) -> Schema:
     headers: dict[str, Schema] = {"X-Request-Id": {"$ref": "#/components/headers/X-Request-Id"}}
     if slug == "unauthorized":
         headers["WWW-Authenticate"] = {"schema": {"type": "string", "const": 'Bearer realm="driftstack"'}}
-    if status == 429:
+    if slug == "concurrency-limit":
         headers["Retry-After"] = {"$ref": "#/components/headers/Retry-After"}
     example = {
         "type": PROBLEM_BASE + slug,
@@ -770,7 +908,12 @@ def components() -> dict[str, Any]:
                 "needs (`x-required-scope`).",
             },
         },
-        "schemas": {**_request_schemas(), **_response_schemas()},
+        "schemas": {
+            **_request_schemas(),
+            **_profile_request_schemas(),
+            **_response_schemas(),
+            **_profile_response_schemas(),
+        },
         "parameters": {
             "SessionId": {
                 "name": "session_id",
@@ -779,12 +922,27 @@ def components() -> dict[str, Any]:
                 "description": "A session id; a malformed or unknown one answers 404.",
                 "schema": public_id("ses", "A session id."),
             },
+            "ProfileId": {
+                "name": "profile_id",
+                "in": "path",
+                "required": True,
+                "description": "A profile id; a malformed, unknown, deleted or another account's one answers 404.",
+                "schema": public_id("prof", "A profile id."),
+            },
+            "SnapshotId": {
+                "name": "snapshot_id",
+                "in": "path",
+                "required": True,
+                "description": "A snapshot id; a malformed, unknown or another account's one answers 404.",
+                "schema": public_id("psnap", "A snapshot id."),
+            },
             "ActingAccount": {
                 "name": ACCOUNT_HEADER,
                 "in": "header",
                 "required": False,
                 "description": "Act on a team owner's account that the key's account is a member of "
-                "(members read and write the owner's sessions). Not a member: 403.",
+                "(members read and write the owner's sessions and read its profiles; only admin members "
+                "write its profiles). Not a member: 403.",
                 "schema": public_id("acc", "The owner's account id."),
             },
             "RequestId": {

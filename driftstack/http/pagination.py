@@ -5,10 +5,13 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
+from uuid import UUID
 
 from aiohttp import web
 
+from ..clock import parse_iso
 from ..domain.errors import ValidationFailed
 
 DEFAULT_LIMIT = 50
@@ -40,6 +43,22 @@ def cursor_of(request: web.Request) -> Any | None:
         return json.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
     except ValueError:
         raise ValidationFailed("cursor", "pass back a next_cursor exactly as received") from None
+
+
+def time_cursor_of(request: web.Request) -> tuple[datetime, UUID] | None:
+    """The (timestamp, id) a newest-first list continues after, from the cursor `time_key` made."""
+    cursor = cursor_of(request)
+    if cursor is None:
+        return None
+    try:
+        at, last_id = cursor
+        return parse_iso(at), UUID(last_id)
+    except (TypeError, ValueError, AttributeError):  # not the [timestamp, id] pair we encode
+        raise ValidationFailed("cursor", "pass back a next_cursor exactly as received") from None
+
+
+def time_key(key: tuple[datetime, UUID]) -> list[str]:
+    return [key[0].isoformat(), str(key[1])]
 
 
 def page_body(rows: list[dict[str, Any]], limit: int, key_of: Callable[[Any], Any]) -> dict[str, Any]:

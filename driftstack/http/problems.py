@@ -15,6 +15,7 @@ from ..domain.errors import (
     NotFound,
     SessionGone,
     SessionTimedOut,
+    TierLimitReached,
     ValidationFailed,
 )
 from ..drivers.base import DriverError, DriverUnavailable
@@ -103,6 +104,16 @@ def from_exception(error: Exception, instance: str) -> web.Response | None:
                 limit=error.limit,
                 current=error.current,
                 resource="session",
+                tier=error.tier,
+            )
+        case TierLimitReached():
+            return problem(
+                "tier-limit",
+                f"{error}; delete one or move to a larger tier",
+                instance=instance,
+                limit=error.limit,
+                current=error.current,
+                resource=error.resource,
                 tier=error.tier,
             )
         case ValidationFailed():

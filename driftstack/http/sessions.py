@@ -5,14 +5,13 @@ from __future__ import annotations
 from aiohttp import web
 
 from ..access import Forbidden
-from ..clock import parse_iso
 from ..domain import ids
 from ..domain.archetypes import SLUG_PATTERN
 from ..domain.behavior import BEHAVIORS
-from ..domain.errors import NotFound, ValidationFailed
+from ..domain.errors import ValidationFailed
 from ..sessions import Interaction, NewSession, WaitFor
 from .context import caller, services
-from .pagination import cursor_of, limit_of, page_body
+from .pagination import limit_of, page_body, time_cursor_of, time_key
 from .validation import Body
 
 routes = web.RouteTableDef()
@@ -47,10 +46,8 @@ async def create_session(request: web.Request) -> web.Response:
     body.no_other_fields()
     if purpose in RESERVED_PURPOSES and "admin" not in who.scopes:
         raise Forbidden(f"purpose '{purpose}' is reserved for Driftstack-internal operations")
-    if spec.profile_id is not None:
-        if ids.parse_public_id(ids.PROFILE, spec.profile_id) is None:
-            raise ValidationFailed("profile_id", "a profile id (prof_…)")
-        raise NotFound("profile", spec.profile_id)  # profiles arrive with the profiles API
+    if spec.profile_id is not None and ids.parse_public_id(ids.PROFILE, spec.profile_id) is None:
+        raise ValidationFailed("profile_id", "a profile id (prof_…)")
     wait = request.query.get("wait", "false").lower() in ("1", "true", "yes")
     session = await services(request).sessions.create(who, spec, wait=wait)
     return web.json_response(session, status=201)
@@ -63,18 +60,9 @@ async def list_sessions(request: web.Request) -> web.Response:
     status = request.query.get("status") or None
     if status is not None and status not in STATUSES:
         raise ValidationFailed("status", f"one of {', '.join(STATUSES)}")
-    cursor = cursor_of(request)
-    after = None
-    if cursor is not None:
-        try:
-            created_at, last_id = cursor
-            after = (parse_iso(created_at), ids.parse_public_id(ids.SESSION, f"ses_{last_id}"))
-        except (TypeError, ValueError, AttributeError):  # not the [created_at, id] pair we encode
-            raise ValidationFailed("cursor", "pass back a next_cursor exactly as received") from None
-        if after[1] is None:
-            raise ValidationFailed("cursor", "pass back a next_cursor exactly as received")
-    rows = await services(request).sessions.list(who, limit=limit + 1, after=after, status=status)  # type: ignore[arg-type]
-    return web.json_response(page_body(rows, limit, lambda key: [key[0].isoformat(), str(key[1])]))
+    after = time_cursor_of(request)
+    rows = await services(request).sessions.list(who, limit=limit + 1, after=after, status=status)
+    return web.json_response(page_body(rows, limit, time_key))
 
 
 @routes.get("/v1/sessions/{session_id}")

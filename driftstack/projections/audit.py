@@ -15,12 +15,15 @@ from psycopg.types.json import Jsonb
 from ..clock import iso
 from ..domain.account import Account
 from ..domain.api_key import ApiKey
+from ..domain.profile import Profile
+from ..domain.profile_snapshot import ProfileSnapshot
 from ..domain.session import Session
 from ..domain.webhook_endpoint import WebhookEndpoint
 from .view import View, ViewProjection
 
 # The audit action each event is shown as; events not named here are bookkeeping
-# (a concurrency slot taken or freed) and stay out of the log.
+# (a concurrency slot taken or freed, a profile held or let go by a session, a name index)
+# and stay out of the log.
 ACTIONS: dict[type[Any], str] = {
     Session.Created: "session.created",
     Session.Provisioned: "session.ready",
@@ -40,10 +43,33 @@ ACTIONS: dict[type[Any], str] = {
     WebhookEndpoint.SecretRotated: "webhook_endpoint.secret_rotated",
     WebhookEndpoint.Disabled: "webhook_endpoint.disabled",
     WebhookEndpoint.Deleted: "webhook_endpoint.deleted",
+    Profile.Created: "profile.created",
+    Profile.Updated: "profile.updated",
+    Profile.StateSaved: "profile.state_saved",
+    Profile.Deleted: "profile.deleted",
+    ProfileSnapshot.Created: "snapshot.created",
+    ProfileSnapshot.Restored: "snapshot.restored",
+    ProfileSnapshot.Deleted: "snapshot.deleted",
 }
-# Signing secrets never reach the log (a v1a endpoint's public key may).
-_NOT_PAYLOAD = {"originator_id", "originator_version", "timestamp", "api_key_id", "key_hash", "secret"}
-_ID_PREFIXES = {"session": "ses", "account": "acc", "api_key": "key", "webhook_endpoint": "whep"}
+# Signing secrets never reach the log (a v1a endpoint's public key may); browser-state digests
+# are storage addresses, not facts a reader of the log needs.
+_NOT_PAYLOAD = {
+    "originator_id",
+    "originator_version",
+    "timestamp",
+    "api_key_id",
+    "key_hash",
+    "secret",
+    "state",
+}
+PREFIXES = {
+    "session": "ses",
+    "account": "acc",
+    "api_key": "key",
+    "profile": "prof",
+    "snapshot": "psnap",
+    "webhook_endpoint": "whep",
+}
 
 
 def entry_id(originator_id: UUID, version: int) -> str:
@@ -75,7 +101,7 @@ class AuditLogProjection(ViewProjection[AuditLogView]):
             self.apply(tracking)
             return
         resource_type, _ = action.split(".")
-        prefix = _ID_PREFIXES[resource_type]
+        prefix = PREFIXES[resource_type]
         resource_id = f"{prefix}_{domain_event.originator_id}"
 
         def write(curs: Cursor[DictRow]) -> None:

@@ -9,6 +9,7 @@ from psycopg import sql
 
 from .accounts import AccountsProjection, AccountsView
 from .audit import AuditLogProjection, AuditLogView
+from .profiles import ProfilesProjection, ProfilesView
 from .sessions import SessionsProjection, SessionsView
 from .view import View
 
@@ -18,6 +19,7 @@ READ_MODELS: tuple[tuple[str, type[View]], ...] = (
     (SessionsProjection.name, SessionsView),
     (AuditLogProjection.name, AuditLogView),
     (AccountsProjection.name, AccountsView),
+    (ProfilesProjection.name, ProfilesView),
 )
 
 _CREATE_TABLE = re.compile(r"CREATE TABLE (?:IF NOT EXISTS )?(\w+)", re.IGNORECASE)

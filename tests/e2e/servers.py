@@ -138,13 +138,13 @@ class Servers:
         assert done.returncode == 0, (args, done.returncode, done.stderr.decode()[-2000:])
         return json.loads(done.stdout)
 
-    async def new_key(self, tier: str, *, concurrency: int | None = None) -> str:
-        """A read,write key on a new account of `tier`, made with the operator's commands."""
+    async def new_key(self, tier: str, *, concurrency: int | None = None, scopes: str = "read,write") -> str:
+        """A key (read,write unless told) on a new account of `tier`, made with the operator's commands."""
         create = ["accounts", "create", "--name", f"acct-{os.urandom(3).hex()}", "--tier", tier]
         if concurrency is not None:
             create += ["--concurrency", str(concurrency)]
         account = await asyncio.to_thread(self.cli, *create)
-        key = await asyncio.to_thread(self.cli, "keys", "create", account["id"], "--scopes", "read,write")
+        key = await asyncio.to_thread(self.cli, "keys", "create", account["id"], "--scopes", scopes)
         return str(key["key"])
 
 

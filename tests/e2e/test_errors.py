@@ -24,6 +24,8 @@ TITLES = {
     "payload-too-large": "Payload too large",
     "validation-failed": "Validation failed",
     "concurrency-limit": "Concurrency limit",
+    "conflict": "Conflict",
+    "tier-limit": "Tier limit",
     "driver-error": "Driver error",
     "driver-not-integrated": "Driver not integrated",
 }

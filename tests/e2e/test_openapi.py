@@ -23,12 +23,15 @@ METHODS = ("get", "put", "post", "delete", "patch", "options", "head", "trace")
 NO_SUCH_SESSION = f"ses_{uuid.UUID(int=1)}"
 NO_SUCH = {
     "{session_id}": NO_SUCH_SESSION,
+    "{profile_id}": f"prof_{uuid.UUID(int=3)}",
+    "{snapshot_id}": f"psnap_{uuid.UUID(int=4)}",
     "{endpoint_id}": f"whep_{uuid.UUID(int=1)}",
     "{delivery_id}": f"dlv_{uuid.UUID(int=1)}",
 }
 
 
-def concrete(template: str) -> str:
+def on_missing(template: str) -> str:
+    """The path with every id a well-formed one that names nothing."""
     for name, value in NO_SUCH.items():
         template = template.replace(name, value)
     return template
@@ -108,7 +111,7 @@ async def test_each_operation_needs_exactly_the_scope_it_documents(
     public = {key for key, op in operations(document).items() if op["security"] == []}
     assert public == {("GET", "/healthz"), ("GET", "/v1/openapi.json")}
     for (method, template), op in operations(document).items():
-        path = concrete(template)
+        path = on_missing(template)
         if (method, template) in public:
             status, _, _ = await driftstack.api(None).call(method, path)
             assert status == 200, (method, template)
@@ -348,3 +351,106 @@ async def test_every_answer_of_the_webhooks_api_is_documented(hooked: Harness, r
     }
     assert_documented(document, "DELETE", one, await api.delete(f"/v1/webhooks/{eid}"))
     assert_documented(document, "DELETE", one, await api.delete(f"/v1/webhooks/{eid}"))
+
+
+async def test_every_answer_of_a_profile_s_life_is_documented(
+    driftstack: Harness, document: dict[str, Any]
+) -> None:
+    api = await driftstack.client(tier="trial_pack", scopes="read,write,admin")  # 1 profile
+    one, snaps = "/v1/profiles/{profile_id}", "/v1/profile-snapshots/{snapshot_id}"
+
+    created = await api.post("/v1/profiles", {"name": "production", "description": "primary"})
+    assert created[0] == 200, created[1]
+    assert_documented(document, "POST", "/v1/profiles", created)
+    pid = created[1]["id"]
+    assert_documented(
+        document, "POST", "/v1/profiles", await api.post("/v1/profiles", {"name": "production"})
+    )
+    assert_documented(document, "POST", "/v1/profiles", await api.post("/v1/profiles", {"name": "other"}))
+    assert_documented(document, "POST", "/v1/profiles", await api.post("/v1/profiles", {"name": "a b"}))
+    assert_documented(document, "GET", "/v1/profiles", await api.get("/v1/profiles?limit=1"))
+    assert_documented(document, "GET", one, await api.get(f"/v1/profiles/{pid}"))
+    patched = await api.call("PATCH", f"/v1/profiles/{pid}", {"description": None})
+    assert patched[0] == 200
+    assert_documented(document, "PATCH", one, patched)
+    assert_documented(document, "POST", f"{one}/clone", await api.post(f"/v1/profiles/{pid}/clone"))  # 429
+
+    captured = await api.post(f"/v1/profiles/{pid}/snapshots", {"label": "baseline"})
+    assert captured[0] == 200
+    assert_documented(document, "POST", f"{one}/snapshots", captured)
+    sid = captured[1]["id"]
+    assert_documented(document, "GET", f"{one}/snapshots", await api.get(f"/v1/profiles/{pid}/snapshots"))
+    assert_documented(document, "GET", "/v1/profile-snapshots", await api.get("/v1/profile-snapshots"))
+    assert_documented(document, "GET", snaps, await api.get(f"/v1/profile-snapshots/{sid}"))
+    restore = f"/v1/profile-snapshots/{sid}/restore"
+    assert_documented(document, "POST", f"{snaps}/restore", await api.post(restore, {"name": "production"}))
+    assert_documented(document, "DELETE", one, await api.delete(f"/v1/profiles/{pid}"))
+    assert_documented(document, "DELETE", one, await api.delete(f"/v1/profiles/{pid}"))  # 404
+    restored = await api.post(restore, {"name": "restored"})
+    assert restored[0] == 200
+    assert_documented(document, "POST", f"{snaps}/restore", restored)
+    assert_documented(document, "GET", snaps, await api.get(f"/v1/profile-snapshots/{sid}"))  # no parent
+    assert_documented(document, "DELETE", snaps, await api.delete(f"/v1/profile-snapshots/{sid}"))
+    assert_documented(document, "DELETE", snaps, await api.delete(f"/v1/profile-snapshots/{sid}"))  # 404
+
+
+# (operation, body): the service refuses (400) exactly the bodies the documented schema does.
+# Valid clone, snapshot and restore bodies then answer 404 (their profile or snapshot does not
+# exist); valid creates and patches answer 200 and 404.
+PROFILE_BODIES: list[tuple[str, dict[str, Any]]] = [
+    ("create", {"name": "prod-eu_1"}),
+    ("create", {"name": "x" * 64, "archetype": "default", "description": None}),
+    ("create", {"name": "x" * 65}),
+    ("create", {"name": ""}),
+    ("create", {"name": "two words"}),
+    ("create", {"name": "ctl\u0007"}),
+    ("create", {"name": "zero\u200bwidth"}),
+    ("create", {"archetype": "default"}),
+    ("create", {"name": "p", "archetype": "Not_A_Slug"}),
+    ("create", {"name": "p", "description": "d" * 2049}),
+    ("create", {"name": "p", "colour": "red"}),
+    ("patch", {}),
+    ("patch", {"name": "renamed", "description": None}),
+    ("patch", {"name": None}),
+    ("patch", {"description": "d" * 2049}),
+    ("patch", {"archetype": "default"}),
+    ("clone", {}),
+    ("clone", {"name": "copy", "archetype": "iphone13_ios17_5_safari17_5"}),
+    ("clone", {"name": "a copy"}),
+    ("clone", {"description": "x"}),
+    ("snapshot", {"label": "before-iOS-26-rollout", "description": "why"}),
+    ("snapshot", {"label": ""}),
+    ("snapshot", {"label": " "}),
+    ("snapshot", {"label": "x" * 121}),
+    ("snapshot", {"description": "no label"}),
+    ("restore", {"name": "restored"}),
+    ("restore", {}),
+    ("restore", {"name": "restored", "archetype": "default"}),
+]
+PROFILE_REQUESTS = {
+    "create": ("POST", "/v1/profiles"),
+    "patch": ("PATCH", "/v1/profiles/{profile_id}"),
+    "clone": ("POST", "/v1/profiles/{profile_id}/clone"),
+    "snapshot": ("POST", "/v1/profiles/{profile_id}/snapshots"),
+    "restore": ("POST", "/v1/profile-snapshots/{snapshot_id}/restore"),
+}
+
+
+async def test_the_documented_profile_bodies_accept_exactly_what_the_service_accepts(
+    driftstack: Harness, document: dict[str, Any]
+) -> None:
+    api = await driftstack.client(tier="enterprise", scopes="read,write,admin")
+    disagreements = []
+    for n, (name, body) in enumerate(PROFILE_BODIES):
+        method, template = PROFILE_REQUESTS[name]
+        request_body = operations(document)[(method, template)]["requestBody"]
+        ref = request_body["content"]["application/json"]["schema"]["$ref"]
+        documented_valid = schema_errors(document, ref, body) == []
+        # Each valid create gets a name of its own (same length), so none collides with another.
+        unique = {"name": f"{body['name'][:-3]}{n:03d}"} if name == "create" and documented_valid else {}
+        sent = {**body, **unique}
+        answer = await api.call(method, on_missing(template), sent)
+        assert answer[0] in (200, 400, 404), (name, body, answer)
+        if (answer[0] != 400) != documented_valid:
+            disagreements.append((name, body, answer[1].get("detail") if answer[1] else None))
+    assert disagreements == []

@@ -30,6 +30,9 @@ READ_MODEL_TABLES = (
     "accounts",
     "api_keys",
     "accounts_view_tracking",
+    "profiles",
+    "profile_snapshots",
+    "profiles_view_tracking",
 )
 
 
@@ -97,7 +100,23 @@ async def everything_a_client_reads(api: Api) -> dict[str, Any]:
         "audit_log": (await api.get("/v1/audit-log?limit=100"))[1],
         "audit_log_in_pages_of_5": await every_page(api, "/v1/audit-log", 5),
         "account": (await api.get("/v1/account/me"))[1],
+        "profiles": await every_page(api, "/v1/profiles", 2),
+        "snapshots": await every_page(api, "/v1/profile-snapshots", 2),
     }
+
+
+async def profiles_with_a_history(api: Api) -> None:
+    """A profile renamed, cloned, snapshotted and used by a session; a clone deleted after its snapshot."""
+    status, profile, _ = await api.post("/v1/profiles", {"name": "production", "description": "primary"})
+    assert status == 200, profile
+    pid = profile["id"]
+    assert (await api.call("PATCH", f"/v1/profiles/{pid}", {"name": "production-eu"}))[0] == 200
+    clone = (await api.post(f"/v1/profiles/{pid}/clone"))[1]
+    assert (await api.post(f"/v1/profiles/{pid}/snapshots", {"label": "baseline"}))[0] == 200
+    assert (await api.post(f"/v1/profiles/{clone['id']}/snapshots", {"label": "orphaned"}))[0] == 200
+    assert (await api.delete(f"/v1/profiles/{clone['id']}"))[0] == 204
+    session = await api.ready_session(profile_id=pid)
+    assert (await api.delete(f"/v1/sessions/{session['id']}"))[0] == 204
 
 
 def existing(database_url: str, tables: tuple[str, ...]) -> set[str]:
@@ -124,14 +143,21 @@ async def test_views_rebuilt_from_the_events_read_exactly_as_before(
     # before its views caught up would show sessions missing.
     await asyncio.to_thread(a_long_history, database_url, servers.secret_key, 3000)
     first = await servers.start("node-replay")
-    apis = [Api(http, first.base, await servers.new_key(tier)) for tier in ("api_starter", "solo_manual")]
+    apis = [
+        Api(http, first.base, await servers.new_key(tier, scopes="read,write,admin"))
+        for tier in ("api_starter", "solo_manual")
+    ]
     for n in range(3):
         await a_full_session(apis[0], site, f"first account, session {n}")
     await a_full_session(apis[1], site, "second account")
+    await profiles_with_a_history(apis[0])
 
     before = [await everything_a_client_reads(api) for api in apis]
-    assert len(before[0]["sessions"]) == 3 and len(before[1]["sessions"]) == 1
-    assert all(s["action_count"] == 10 for s in before[0]["sessions"].values())
+    assert len(before[0]["sessions"]) == 4 and len(before[1]["sessions"]) == 1
+    assert [p["name"] for p in before[0]["profiles"]] == ["production-eu"]
+    assert before[0]["profiles"][0]["last_used_at"] is not None
+    assert [s["parent_profile_id"] is None for s in before[0]["snapshots"]] == [True, False]
+    assert sorted(s["action_count"] for s in before[0]["sessions"].values()) == [0, 10, 10, 10]
     assert len(before[0]["audit_log"]["data"]) > 30
     assert first.stop() == 0, first.log_tail()
     events = event_count(database_url)

@@ -1,0 +1,207 @@
+"""The profiles view: profiles and their snapshots, serving `/v1/profiles` and `/v1/profile-snapshots`."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from functools import singledispatchmethod
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+from eventsourcing.persistence import Tracking
+from psycopg.types.json import Jsonb
+
+from ..clock import iso
+from ..domain.profile import Profile
+from ..domain.profile_snapshot import ProfileSnapshot
+from .view import View, ViewProjection
+
+PROFILE_FIELDS = ("id", "name", "archetype", "description", "last_used_at", "created_at", "updated_at")
+SNAPSHOT_FIELDS = (
+    "id",
+    "parent_profile_id",
+    "parent_name",
+    "parent_archetype",
+    "label",
+    "description",
+    "captured_at",
+)
+
+
+class ProfilesView(View):
+    ddl = (
+        "CREATE TABLE IF NOT EXISTS profiles ("
+        " id uuid PRIMARY KEY, account_id text NOT NULL, created_at timestamptz NOT NULL,"
+        " doc jsonb NOT NULL)",
+        "CREATE INDEX IF NOT EXISTS profiles_by_account ON profiles (account_id, created_at DESC, id DESC)",
+        "CREATE TABLE IF NOT EXISTS profile_snapshots ("
+        " id uuid PRIMARY KEY, account_id text NOT NULL, parent_profile_id text,"
+        " captured_at timestamptz NOT NULL, doc jsonb NOT NULL)",
+        "CREATE INDEX IF NOT EXISTS profile_snapshots_by_account"
+        " ON profile_snapshots (account_id, captured_at DESC, id DESC)",
+        "CREATE INDEX IF NOT EXISTS profile_snapshots_by_parent"
+        " ON profile_snapshots (parent_profile_id, captured_at DESC, id DESC)",
+    )
+
+
+_PATCH_PROFILE = "UPDATE profiles SET doc = doc || %s WHERE id = %s"
+
+
+class ProfilesProjection(ViewProjection[ProfilesView]):
+    name = "profiles_view"
+
+    @singledispatchmethod
+    def process_event(self, domain_event: Any, tracking: Tracking) -> None:
+        self.apply(tracking)
+
+    def _patch(self, event: Any, tracking: Tracking, **fields: Any) -> None:
+        patch = {**fields, "updated_at": iso(event.timestamp)}
+        self.apply(tracking, lambda curs: curs.execute(_PATCH_PROFILE, (Jsonb(patch), event.originator_id)))
+
+    @process_event.register
+    def _created(self, event: Profile.Created, tracking: Tracking) -> None:
+        at = iso(event.timestamp)
+        doc = {
+            "id": f"prof_{event.originator_id}",
+            "name": event.name,
+            "archetype": event.archetype,
+            "description": event.description,
+            "last_used_at": None,
+            "created_at": at,
+            "updated_at": at,
+        }
+        self.apply(
+            tracking,
+            lambda curs: curs.execute(
+                "INSERT INTO profiles (id, account_id, created_at, doc) VALUES (%s, %s, %s, %s)"
+                " ON CONFLICT (id) DO NOTHING",
+                (event.originator_id, event.account_id, event.timestamp, Jsonb(doc)),
+            ),
+        )
+
+    @process_event.register
+    def _updated(self, event: Profile.Updated, tracking: Tracking) -> None:
+        self._patch(event, tracking, name=event.name, description=event.description)
+
+    @process_event.register
+    def _taken(self, event: Profile.Taken, tracking: Tracking) -> None:
+        self._patch(event, tracking, last_used_at=iso(event.timestamp))
+
+    @process_event.register
+    def _deleted(self, event: Profile.Deleted, tracking: Tracking) -> None:
+        profile_id = f"prof_{event.originator_id}"
+
+        def write(curs: Any) -> None:
+            curs.execute("DELETE FROM profiles WHERE id = %s", (event.originator_id,))
+            # Its snapshots stay, restorable, without a parent.
+            curs.execute(
+                "UPDATE profile_snapshots SET parent_profile_id = NULL,"
+                " doc = doc || '{\"parent_profile_id\": null}'::jsonb WHERE parent_profile_id = %s",
+                (profile_id,),
+            )
+
+        self.apply(tracking, write)
+
+    @process_event.register
+    def _snapshot_created(self, event: ProfileSnapshot.Created, tracking: Tracking) -> None:
+        doc = {
+            "id": f"psnap_{event.originator_id}",
+            "parent_profile_id": event.parent_profile_id,
+            "parent_name": event.parent_name,
+            "parent_archetype": event.parent_archetype,
+            "label": event.label,
+            "description": event.description,
+            "captured_at": iso(event.timestamp),
+        }
+
+        def write(curs: Any) -> None:
+            # A parent deleted while the snapshot was being taken is already gone from the view.
+            curs.execute(
+                "SELECT 1 FROM profiles WHERE id = %s",
+                (UUID(event.parent_profile_id.removeprefix("prof_")),),
+            )
+            parent = event.parent_profile_id if curs.fetchone() is not None else None
+            curs.execute(
+                "INSERT INTO profile_snapshots (id, account_id, parent_profile_id, captured_at, doc)"
+                " VALUES (%s, %s, %s, %s, %s) ON CONFLICT (id) DO NOTHING",
+                (
+                    event.originator_id,
+                    event.account_id,
+                    parent,
+                    event.timestamp,
+                    Jsonb({**doc, "parent_profile_id": parent}),
+                ),
+            )
+
+        self.apply(tracking, write)
+
+    @process_event.register
+    def _snapshot_deleted(self, event: ProfileSnapshot.Deleted, tracking: Tracking) -> None:
+        self.apply(
+            tracking,
+            lambda curs: curs.execute("DELETE FROM profile_snapshots WHERE id = %s", (event.originator_id,)),
+        )
+
+
+def _ordered(doc: dict[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:
+    # jsonb keeps keys in its own order; clients read the resource in the documented one.
+    return {name: doc.get(name) for name in fields}
+
+
+class ProfilesReader:
+    """Queries of the profiles view, through asyncpg."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+
+    async def profile(self, account_id: str, profile_id: UUID) -> dict[str, Any] | None:
+        doc = await self._pool.fetchval(
+            "SELECT doc FROM profiles WHERE id = $1 AND account_id = $2", profile_id, account_id
+        )
+        return _ordered(doc, PROFILE_FIELDS) if doc is not None else None
+
+    async def profiles(
+        self, account_id: str, *, limit: int, after: tuple[datetime, UUID] | None
+    ) -> list[dict[str, Any]]:
+        """Newest first; `after` is the (created_at, id) of the previous page's last row."""
+        args: list[Any] = [account_id, limit]
+        where = "account_id = $1"
+        if after is not None:
+            args.extend(after)
+            where += " AND (created_at, id) < ($3, $4)"
+        rows = await self._pool.fetch(
+            f"SELECT doc, created_at, id FROM profiles WHERE {where}"
+            " ORDER BY created_at DESC, id DESC LIMIT $2",
+            *args,
+        )
+        return [{**_ordered(r["doc"], PROFILE_FIELDS), "_key": (r["created_at"], r["id"])} for r in rows]
+
+    async def snapshot(self, account_id: str, snapshot_id: UUID) -> dict[str, Any] | None:
+        doc = await self._pool.fetchval(
+            "SELECT doc FROM profile_snapshots WHERE id = $1 AND account_id = $2", snapshot_id, account_id
+        )
+        return _ordered(doc, SNAPSHOT_FIELDS) if doc is not None else None
+
+    async def snapshots(
+        self,
+        account_id: str,
+        *,
+        limit: int,
+        after: tuple[datetime, UUID] | None,
+        parent_profile_id: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """Newest first, of the account or of one profile; `after` as for profiles."""
+        args: list[Any] = [account_id, limit]
+        where = "account_id = $1"
+        if parent_profile_id is not None:
+            args.append(parent_profile_id)
+            where += f" AND parent_profile_id = ${len(args)}"
+        if after is not None:
+            args.extend(after)
+            where += f" AND (captured_at, id) < (${len(args) - 1}, ${len(args)})"
+        rows = await self._pool.fetch(
+            f"SELECT doc, captured_at, id FROM profile_snapshots WHERE {where}"
+            " ORDER BY captured_at DESC, id DESC LIMIT $2",
+            *args,
+        )
+        return [{**_ordered(r["doc"], SNAPSHOT_FIELDS), "_key": (r["captured_at"], r["id"])} for r in rows]
