@@ -13,10 +13,10 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from eventsourcing.postgres import PostgresDatastore
+
+from .store import derive_key
 
 DIGEST_PREFIX = "hmac-sha256:"
 _NONCE_BYTES = 12
@@ -37,10 +37,6 @@ class StateRef:
     byte_size: int
 
 
-def _derive(secret: bytes, purpose: bytes) -> bytes:
-    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=purpose).derive(secret)
-
-
 class BrowserStates:
     """AES-GCM encrypted state rows, addressed by a keyed digest of the plaintext.
 
@@ -50,8 +46,8 @@ class BrowserStates:
 
     def __init__(self, datastore: PostgresDatastore, secret_key: bytes) -> None:
         self._datastore = datastore
-        self._aead = AESGCM(_derive(secret_key, b"driftstack browser state encryption v1"))
-        self._mac_key = _derive(secret_key, b"driftstack browser state digest v1")
+        self._aead = AESGCM(derive_key(secret_key, b"driftstack browser state encryption v1"))
+        self._mac_key = derive_key(secret_key, b"driftstack browser state digest v1")
 
     def create_table(self) -> None:
         with self._datastore.transaction(commit=True) as curs:

@@ -10,6 +10,8 @@ from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import structlog
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from .settings import Settings
 
@@ -74,6 +76,15 @@ def cipher_key(settings: Settings) -> str:
             f.write(base64.b64encode(secrets.token_bytes(32)).decode())
         log.info("store.secret_key_generated", path=str(path))
     return path.read_text().strip()
+
+
+def derive_key(service_key: bytes, purpose: bytes) -> bytes:
+    """A 32-byte key for one purpose, derived (HKDF) from the service's secret key.
+
+    Each purpose (`info`) gives an independent key, so no two uses share one; never change a
+    purpose string, or what it encrypted can no longer be read.
+    """
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=purpose).derive(service_key)
 
 
 def start_embedded_postgres(data_dir: Path) -> str:

@@ -8,9 +8,9 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from ..store import derive_key
 
 # Never change: it separates this key from the one that encrypts the events.
 _INFO = b"driftstack webhook signing keys v1"
@@ -25,8 +25,7 @@ class SecretBox:
 
     @classmethod
     def from_service_key(cls, service_key_b64: str) -> SecretBox:
-        hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_INFO)
-        return cls(hkdf.derive(base64.b64decode(service_key_b64)))
+        return cls(derive_key(base64.b64decode(service_key_b64), _INFO))
 
     def seal(self, value: Any, bound_to: str) -> bytes:
         nonce = os.urandom(_NONCE_BYTES)
