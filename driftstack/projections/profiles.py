@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from functools import singledispatchmethod
+from functools import singledispatch, singledispatchmethod
 from typing import Any
 from uuid import UUID
 
@@ -44,7 +44,38 @@ class ProfilesView(View):
     )
 
 
-_PATCH_PROFILE = "UPDATE profiles SET doc = doc || %s WHERE id = %s"
+PATCH_PROFILE_SQL = "UPDATE profiles SET doc = doc || %s WHERE id = %s"
+
+
+def new_profile_document(event: Profile.Created) -> dict[str, Any]:
+    """The profile resource as it stands when created; later events patch it (`profile_changes`)."""
+    at = iso(event.timestamp)
+    return {
+        "id": f"prof_{event.originator_id}",
+        "name": event.name,
+        "archetype": event.archetype,
+        "description": event.description,
+        "last_used_at": None,
+        "created_at": at,
+        "updated_at": at,
+    }
+
+
+@singledispatch
+def profile_changes(event: Any) -> dict[str, Any] | None:
+    """The fields a profile event changes in the resource; None: it changes none."""
+    return None
+
+
+@profile_changes.register
+def _(event: Profile.Updated) -> dict[str, Any]:
+    return {"name": event.name, "description": event.description, "updated_at": iso(event.timestamp)}
+
+
+@profile_changes.register
+def _(event: Profile.Taken) -> dict[str, Any]:
+    at = iso(event.timestamp)
+    return {"last_used_at": at, "updated_at": at}
 
 
 class ProfilesProjection(ViewProjection[ProfilesView]):
@@ -54,22 +85,9 @@ class ProfilesProjection(ViewProjection[ProfilesView]):
     def process_event(self, domain_event: Any, tracking: Tracking) -> None:
         self.apply(tracking)
 
-    def _patch(self, event: Any, tracking: Tracking, **fields: Any) -> None:
-        patch = {**fields, "updated_at": iso(event.timestamp)}
-        self.apply(tracking, lambda curs: curs.execute(_PATCH_PROFILE, (Jsonb(patch), event.originator_id)))
-
     @process_event.register
     def _created(self, event: Profile.Created, tracking: Tracking) -> None:
-        at = iso(event.timestamp)
-        doc = {
-            "id": f"prof_{event.originator_id}",
-            "name": event.name,
-            "archetype": event.archetype,
-            "description": event.description,
-            "last_used_at": None,
-            "created_at": at,
-            "updated_at": at,
-        }
+        doc = new_profile_document(event)
         self.apply(
             tracking,
             lambda curs: curs.execute(
@@ -79,13 +97,13 @@ class ProfilesProjection(ViewProjection[ProfilesView]):
             ),
         )
 
-    @process_event.register
-    def _updated(self, event: Profile.Updated, tracking: Tracking) -> None:
-        self._patch(event, tracking, name=event.name, description=event.description)
-
-    @process_event.register
-    def _taken(self, event: Profile.Taken, tracking: Tracking) -> None:
-        self._patch(event, tracking, last_used_at=iso(event.timestamp))
+    @process_event.register(Profile.Updated)
+    @process_event.register(Profile.Taken)
+    def _changed(self, event: Profile.Updated | Profile.Taken, tracking: Tracking) -> None:
+        patch = profile_changes(event)
+        self.apply(
+            tracking, lambda curs: curs.execute(PATCH_PROFILE_SQL, (Jsonb(patch), event.originator_id))
+        )
 
     @process_event.register
     def _deleted(self, event: Profile.Deleted, tracking: Tracking) -> None:

@@ -103,12 +103,12 @@ CATALOGUE: dict[str, EventType] = {
         ),
         EventType(
             "profile.created",
-            "A profile was created (sent once the profiles API is served).",
+            "A profile was created: by `POST /v1/profiles`, a clone or a snapshot restore.",
             _profile(),
         ),
         EventType(
             "profile.deleted",
-            "A profile was deleted (sent once the profiles API is served).",
+            "A profile was deleted; `data` is the profile as it was.",
             _profile(),
         ),
     )

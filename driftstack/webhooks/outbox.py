@@ -1,6 +1,6 @@
 """The webhook outbox: a projection writing one delivery row per subscribed endpoint for each webhook event.
 
-It keeps its own copy of what it needs (endpoints, live session documents) from the events, so
+It keeps its own copy of what it needs (endpoints, live session documents, profiles) from the events, so
 what it enqueues depends only on its position in the stream, never on another view's progress;
 and it has its own tracking name, so rebuilding the read models never sends a webhook again.
 """
@@ -20,8 +20,10 @@ from psycopg.types.json import Jsonb
 
 from ..clock import iso, parse_iso
 from ..domain import ids
+from ..domain.profile import Profile
 from ..domain.session import Session
 from ..domain.webhook_endpoint import UPDATABLE, WebhookEndpoint
+from ..projections.profiles import PROFILE_FIELDS, new_profile_document, profile_changes
 from ..projections.sessions import new_session_document, patch_for, write_patch
 from ..projections.view import View, ViewProjection
 from .secret_box import SecretBox
@@ -68,6 +70,9 @@ class WebhookOutboxView(View):
         # The outbox's own session documents, of live sessions only (a session's row goes when it ends).
         "CREATE TABLE IF NOT EXISTS webhook_sessions ("
         " id uuid PRIMARY KEY, account_id text NOT NULL, status text NOT NULL, doc jsonb NOT NULL)",
+        # And of existing profiles, so `profile.deleted` can carry the profile as it was.
+        "CREATE TABLE IF NOT EXISTS webhook_profiles ("
+        " id uuid PRIMARY KEY, account_id text NOT NULL, doc jsonb NOT NULL)",
         "CREATE TABLE IF NOT EXISTS webhook_deliveries ("
         " seq bigserial UNIQUE, id uuid PRIMARY KEY, endpoint_id uuid NOT NULL, account_id text NOT NULL,"
         " message_id text NOT NULL, event_type text NOT NULL, body text NOT NULL,"
@@ -119,7 +124,7 @@ class WebhookOutboxProjection(ViewProjection[WebhookOutboxView]):
             if doc is None:
                 return
             if event_type is not None:
-                self._enqueue(curs, domain_event, event_type, doc)
+                self._enqueue(curs, domain_event, event_type, doc["account_id"], doc)
             if doc["status"] in ("destroyed", "errored"):
                 curs.execute("DELETE FROM webhook_sessions WHERE id = %s", (domain_event.originator_id,))
 
@@ -137,16 +142,59 @@ class WebhookOutboxProjection(ViewProjection[WebhookOutboxView]):
                 " ON CONFLICT (id) DO NOTHING",
                 (event.originator_id, event.account_id, Jsonb(doc)),
             )
-            self._enqueue(curs, event, "session.created", doc)
+            self._enqueue(curs, event, "session.created", event.account_id, doc)
 
         self.apply(tracking, write)
 
-    def _enqueue(self, curs: Cursor[DictRow], event: Any, event_type: str, data: dict[str, Any]) -> None:
+    # Profiles
+
+    @process_event.register
+    def _profile_created(self, event: Profile.Created, tracking: Tracking) -> None:
+        doc = {**new_profile_document(event), "account_id": event.account_id}
+
+        def write(curs: Cursor[DictRow]) -> None:
+            curs.execute(
+                "INSERT INTO webhook_profiles (id, account_id, doc) VALUES (%s, %s, %s) ON CONFLICT (id) DO NOTHING",
+                (event.originator_id, event.account_id, Jsonb(doc)),
+            )
+            self._enqueue(curs, event, "profile.created", event.account_id, doc)
+
+        self.apply(tracking, write)
+
+    @process_event.register(Profile.Updated)
+    @process_event.register(Profile.Taken)
+    def _profile_changed(self, event: Profile.Updated | Profile.Taken, tracking: Tracking) -> None:
+        changes = profile_changes(event)
+        self.apply(
+            tracking,
+            lambda curs: curs.execute(
+                "UPDATE webhook_profiles SET doc = doc || %s WHERE id = %s",
+                (Jsonb(changes), event.originator_id),
+            ),
+        )
+
+    @process_event.register
+    def _profile_deleted(self, event: Profile.Deleted, tracking: Tracking) -> None:
+        def write(curs: Cursor[DictRow]) -> None:
+            curs.execute(
+                "DELETE FROM webhook_profiles WHERE id = %s RETURNING account_id, doc", (event.originator_id,)
+            )
+            row = curs.fetchone()
+            if row is None:
+                return
+            doc = {name: row["doc"].get(name) for name in (*PROFILE_FIELDS, "account_id")}
+            self._enqueue(curs, event, "profile.deleted", row["account_id"], doc)
+
+        self.apply(tracking, write)
+
+    def _enqueue(
+        self, curs: Cursor[DictRow], event: Any, event_type: str, account_id: str, data: dict[str, Any]
+    ) -> None:
         """One pending delivery per endpoint enabled and subscribed to `event_type` at this position."""
         curs.execute(
             "SELECT id FROM webhook_endpoints WHERE account_id = %s AND enabled AND deleted_at IS NULL"
             " AND %s = ANY(event_types)",
-            (data["account_id"], event_type),
+            (account_id, event_type),
         )
         endpoints = [row["id"] for row in curs.fetchall()]
         if not endpoints:
@@ -161,7 +209,7 @@ class WebhookOutboxProjection(ViewProjection[WebhookOutboxView]):
                 (
                     delivery_id(endpoint_id, message),
                     endpoint_id,
-                    data["account_id"],
+                    account_id,
                     message,
                     event_type,
                     body,

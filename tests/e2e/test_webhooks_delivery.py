@@ -120,3 +120,25 @@ async def test_a_receiver_that_fails_then_recovers_gets_every_delivery_with_the_
 
 async def _poll(check: Any, deadline_s: float = 20.0) -> Any:
     return await poll(check, deadline_s=deadline_s, interval_s=0.1)
+
+
+async def test_creating_and_deleting_a_profile_sends_signed_profile_created_and_profile_deleted(
+    hooked: Harness, receiver: Receiver
+) -> None:
+    api = await hooked.client(scopes="read,write,admin")
+    endpoint = await an_endpoint(api, receiver.url, ["profile.created", "profile.deleted"])
+    status, profile, _ = await api.post("/v1/profiles", {"name": "checkout", "description": "eu shop"})
+    assert status == 200
+    status, renamed, _ = await api.call("PATCH", f"/v1/profiles/{profile['id']}", {"name": "checkout-eu"})
+    assert status == 200
+    assert (await api.delete(f"/v1/profiles/{profile['id']}"))[0] == 204
+
+    await receiver.until(lambda: len(receiver.received) >= 2)
+    by_type = {r.type: r.verified_with(endpoint["secret"])["data"] for r in receiver.received}
+    assert set(by_type) == {"profile.created", "profile.deleted"}
+    created, deleted = by_type["profile.created"], by_type["profile.deleted"]
+    assert created == {**profile, "account_id": created["account_id"]}
+    assert created["account_id"].startswith("acc_")
+    # The deleted profile is sent as it was last, after the rename.
+    assert deleted["id"] == profile["id"] and deleted["name"] == "checkout-eu"
+    assert deleted["description"] == renamed["description"] == "eu shop"
