@@ -144,7 +144,8 @@ def _event_schema() -> Schema:
             "data": {
                 "type": "object",
                 "description": "`session.*`: the session as `GET /v1/sessions/:id` showed it at that moment "
-                "(with `metadata`, `status` and `reason`).",
+                "(with `metadata`, `status` and `reason`); `profile.*`: the profile as "
+                "`GET /v1/profiles/:id` showed it, with its `account_id`.",
             },
         },
         "required": ["id", "type", "created_at", "data"],
