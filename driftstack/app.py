@@ -83,7 +83,10 @@ async def build_app(settings: Settings, store: Store | None = None) -> web.Appli
     env = store.eventsourcing_env(pool_size=settings.pool_size)
     application = await asyncio.to_thread(Driftstack, env)
     box = SecretBox.from_service_key(store.cipher_key)
-    projections = await asyncio.to_thread(start_projections, {**env, "POSTGRES_POOL_SIZE": "2"}, box)
+    # A projection reads and writes one event at a time: one connection per pool is enough, and
+    # five projections with the library's default pools would hold ~30 idle connections a process.
+    projection_env = {**env, "POSTGRES_POOL_SIZE": "1", "POSTGRES_MAX_OVERFLOW": "1"}
+    projections = await asyncio.to_thread(start_projections, projection_env, box)
     pool = await asyncpg.create_pool(
         store.asyncpg_dsn(), min_size=2, max_size=max(4, settings.pool_size * 2), init=_init_connection
     )

@@ -52,10 +52,12 @@ ACTIONS: dict[type[Any], str] = {
     ProfileSnapshot.Deleted: "snapshot.deleted",
 }
 # Signing secrets never reach the log (a v1a endpoint's public key may); browser-state digests
-# are storage addresses, not facts a reader of the log needs.
+# are storage addresses and the originator fields the event store's bookkeeping, not facts a
+# reader of the log needs.
 _NOT_PAYLOAD = {
     "originator_id",
     "originator_version",
+    "originator_topic",
     "timestamp",
     "api_key_id",
     "key_hash",

@@ -361,6 +361,7 @@ async def test_profile_changes_are_in_the_audit_log(driftstack: Harness) -> None
         "primary",
     )
     assert (created["cloned_from"], created["restored_from_snapshot"]) == (None, None)
+    assert not any(field.startswith("originator_") for field in created), "no event-store bookkeeping"
     assert updated == {"name": "production-eu", "description": None, "previous_name": "production"}
     assert deleted == {"name": "production-eu"}
     assert all(e["api_key_id"] for e in entries)
