@@ -14,6 +14,7 @@ from psycopg.types.json import Jsonb
 from ..clock import iso
 from ..domain.profile import Profile
 from ..domain.profile_snapshot import ProfileSnapshot
+from .keyset import newest_first
 from .view import View, ViewProjection
 
 PROFILE_FIELDS = ("id", "name", "archetype", "description", "last_used_at", "created_at", "updated_at")
@@ -182,16 +183,15 @@ class ProfilesReader:
         self, account_id: str, *, limit: int, after: tuple[datetime, UUID] | None
     ) -> list[dict[str, Any]]:
         """Newest first; `after` is the (created_at, id) of the previous page's last row."""
-        args: list[Any] = [account_id, limit]
-        where = "account_id = $1"
-        if after is not None:
-            args.extend(after)
-            where += " AND (created_at, id) < ($3, $4)"
-        rows = await self._pool.fetch(
-            f"SELECT doc, created_at, id FROM profiles WHERE {where}"
-            " ORDER BY created_at DESC, id DESC LIMIT $2",
-            *args,
+        query, args = newest_first(
+            "doc, created_at, id",
+            "profiles",
+            sort="created_at",
+            where=[("account_id = {}", account_id)],
+            after=after,
+            limit=limit,
         )
+        rows = await self._pool.fetch(query, *args)
         return [{**_ordered(r["doc"], PROFILE_FIELDS), "_key": (r["created_at"], r["id"])} for r in rows]
 
     async def snapshot(self, account_id: str, snapshot_id: UUID) -> dict[str, Any] | None:
@@ -209,17 +209,16 @@ class ProfilesReader:
         parent_profile_id: str | None = None,
     ) -> list[dict[str, Any]]:
         """Newest first, of the account or of one profile; `after` as for profiles."""
-        args: list[Any] = [account_id, limit]
-        where = "account_id = $1"
+        where: list[tuple[str, Any]] = [("account_id = {}", account_id)]
         if parent_profile_id is not None:
-            args.append(parent_profile_id)
-            where += f" AND parent_profile_id = ${len(args)}"
-        if after is not None:
-            args.extend(after)
-            where += f" AND (captured_at, id) < (${len(args) - 1}, ${len(args)})"
-        rows = await self._pool.fetch(
-            f"SELECT doc, captured_at, id FROM profile_snapshots WHERE {where}"
-            " ORDER BY captured_at DESC, id DESC LIMIT $2",
-            *args,
+            where.append(("parent_profile_id = {}", parent_profile_id))
+        query, args = newest_first(
+            "doc, captured_at, id",
+            "profile_snapshots",
+            sort="captured_at",
+            where=where,
+            after=after,
+            limit=limit,
         )
+        rows = await self._pool.fetch(query, *args)
         return [{**_ordered(r["doc"], SNAPSHOT_FIELDS), "_key": (r["captured_at"], r["id"])} for r in rows]

@@ -16,6 +16,7 @@ from psycopg.types.json import Jsonb
 
 from ..clock import iso
 from ..domain.session import Session
+from .keyset import newest_first
 from .view import View, ViewProjection
 
 
@@ -231,21 +232,13 @@ class SessionsReader:
         only_ids: list[UUID] | None = None,
     ) -> list[dict[str, Any]]:
         """Newest first; `after` is the (created_at, id) of the previous page's last row."""
-        clauses = ["account_id = $1"]
-        args: list[Any] = [account_id]
+        where: list[tuple[str, Any]] = [("account_id = {}", account_id)]
         if statuses:
-            args.append(statuses)
-            clauses.append(f"status = ANY(${len(args)})")
+            where.append(("status = ANY({})", statuses))
         if only_ids is not None:
-            args.append(only_ids)
-            clauses.append(f"id = ANY(${len(args)})")
-        if after is not None:
-            args.extend(after)
-            clauses.append(f"(created_at, id) < (${len(args) - 1}, ${len(args)})")
-        args.append(limit)
-        rows = await self._pool.fetch(
-            f"SELECT doc, created_at, id FROM sessions WHERE {' AND '.join(clauses)}"
-            f" ORDER BY created_at DESC, id DESC LIMIT ${len(args)}",
-            *args,
+            where.append(("id = ANY({})", only_ids))
+        query, args = newest_first(
+            "doc, created_at, id", "sessions", sort="created_at", where=where, after=after, limit=limit
         )
+        rows = await self._pool.fetch(query, *args)
         return [{**ordered(r["doc"]), "_key": (r["created_at"], r["id"])} for r in rows]

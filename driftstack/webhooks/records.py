@@ -14,6 +14,7 @@ from ..clock import iso, now
 from ..domain import ids
 from ..domain.errors import Conflict
 from ..domain.webhook_endpoint import SigningKey
+from ..projections.keyset import newest_first
 from .outbox import CHANNEL, WebhookOutboxView, open_keys
 from .secret_box import SecretBox
 from .transport import Outcome
@@ -132,16 +133,16 @@ class WebhookRecords:
         self, account_id: str, *, limit: int, after: tuple[datetime, UUID] | None
     ) -> list[dict[str, Any]]:
         """Newest first; `after` is the (created_at, id) of the previous page's last endpoint."""
-        args: list[Any] = [account_id, limit]
-        where = "account_id = $1 AND deleted_at IS NULL"
-        if after is not None:
-            args.extend(after)
-            where += " AND (created_at, id) < ($3, $4)"
-        rows = await self._pool.fetch(
-            f"SELECT {_ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE {where}"
-            " ORDER BY created_at DESC, id DESC LIMIT $2",
-            *args,
+        query, args = newest_first(
+            _ENDPOINT_COLUMNS,
+            "webhook_endpoints",
+            sort="created_at",
+            where=[("account_id = {}", account_id)],
+            after=after,
+            limit=limit,
+            always="deleted_at IS NULL",
         )
+        rows = await self._pool.fetch(query, *args)
         return [{**endpoint_document(r), "_key": (r["created_at"], r["id"])} for r in rows]
 
     async def signing_keys(self, endpoint_id: UUID) -> tuple[SigningKey, ...]:
