@@ -16,7 +16,7 @@ from ..projections.audit import ACTIONS
 from . import openapi_webhooks
 from .audit import FILTERS
 from .context import ACCOUNT_HEADER
-from .openapi_operations import json_answer, operation, param
+from .openapi_operations import json_answer, no_content, operation, param
 from .openapi_schemas import AUDIT_RESOURCE_TYPES, components
 from .sessions import STATUSES
 
@@ -95,12 +95,7 @@ def _session_paths() -> dict[str, Any]:
                 "session answers 204 too.",
                 tag="sessions",
                 scope="write",
-                ok={
-                    "204": {
-                        "description": "Destroyed.",
-                        "headers": {"X-Request-Id": {"$ref": "#/components/headers/X-Request-Id"}},
-                    }
-                },
+                ok=no_content("Destroyed."),
                 problems=("not-found",),
             ),
         },
@@ -173,15 +168,6 @@ def _session_paths() -> dict[str, Any]:
     }
 
 
-def _no_content(description: str) -> dict[str, Any]:
-    return {
-        "204": {
-            "description": description,
-            "headers": {"X-Request-Id": {"$ref": "#/components/headers/X-Request-Id"}},
-        }
-    }
-
-
 _PROFILE_WRITE = (
     "A plain team member acting on an owner's account (`X-Driftstack-Account`) cannot write its "
     "profiles (403); an admin member can."
@@ -247,7 +233,7 @@ def _profile_paths() -> dict[str, Any]:
                 f"409 until the session ends. {_PROFILE_WRITE}",
                 tag="profiles",
                 scope="admin",
-                ok=_no_content("Deleted."),
+                ok=no_content("Deleted."),
                 problems=("not-found", "conflict"),
             ),
         },
@@ -327,7 +313,7 @@ def _snapshot_paths() -> dict[str, Any]:
                 f"Deletes the snapshot and its copy of the browser state. First 204, then 404. {_PROFILE_WRITE}",
                 tag="snapshots",
                 scope="admin",
-                ok=_no_content("Deleted."),
+                ok=no_content("Deleted."),
                 problems=("not-found",),
             ),
         },

@@ -62,3 +62,13 @@ def operation(
         responses.setdefault(str(TYPES[slug][0]), {"$ref": f"#/components/responses/{response_name(slug)}"})
     op["responses"] = dict(sorted(responses.items()))
     return op
+
+
+def no_content(description: str) -> dict[str, Any]:
+    """A 204 answer: no body, only the request id."""
+    return {
+        "204": {
+            "description": description,
+            "headers": {"X-Request-Id": {"$ref": "#/components/headers/X-Request-Id"}},
+        }
+    }

@@ -7,7 +7,7 @@ from typing import Any
 from ..domain.webhook_endpoint import EVENT_TYPES, MAX_DESCRIPTION, MAX_URL, SIGNATURE_SCHEMES
 from ..webhooks.event_types import CATALOGUE, TEST_EVENT_TYPE
 from ..webhooks.transport import BODY_HEAD_BYTES
-from .openapi_operations import json_answer, operation, param
+from .openapi_operations import json_answer, no_content, operation, param
 from .openapi_schemas import Schema, _body, _page_of, or_null, public_id, ref
 from .pagination import MAX_LIMIT
 from .webhooks import DELIVERY_STATUSES
@@ -309,12 +309,7 @@ def paths() -> dict[str, Any]:
                 "Stops deliveries to it (pending ones are cancelled). Deleting it again answers 404.",
                 tag="webhooks",
                 scope="admin",
-                ok={
-                    "204": {
-                        "description": "Deleted.",
-                        "headers": {"X-Request-Id": {"$ref": "#/components/headers/X-Request-Id"}},
-                    }
-                },
+                ok=no_content("Deleted."),
                 problems=("not-found",),
             ),
         },
