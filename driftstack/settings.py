@@ -35,6 +35,13 @@ def _seconds_list(env: dict[str, str], name: str, default: tuple[float, ...]) ->
     return tuple(float(part) for part in raw.split(",") if part.strip())
 
 
+def _names(env: dict[str, str], name: str, default: tuple[str, ...]) -> tuple[str, ...]:
+    raw = env.get(name)
+    if raw is None:
+        return default
+    return tuple(part.strip() for part in raw.split(",") if part.strip())
+
+
 # Standard Webhooks' suggested schedule, cut after the eighth attempt: the delay before each
 # attempt, from the moment the event is stored (immediately, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h).
 WEBHOOK_RETRY_SCHEDULE_S = (0.0, 5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 36000.0)
@@ -59,6 +66,9 @@ class Settings:
     log_level: str = "info"
     log_json: bool = True
     pool_size: int = 4
+    # Pages opened ahead of demand per archetype, for sessions without a profile; 0 turns it off.
+    warm_pool_size: int = 2
+    warm_pool_archetypes: tuple[str, ...] = ("default",)
     webhook_allow_private: bool = False  # tests and private networks: deliver to non-public addresses
     webhook_dispatch: bool = True  # `serve` runs a dispatcher too
     webhook_retry_schedule_s: tuple[float, ...] = WEBHOOK_RETRY_SCHEDULE_S
@@ -88,6 +98,8 @@ class Settings:
             log_level=(env.get("DRIFTSTACK_LOG_LEVEL") or "info").lower(),
             log_json=not _flag(env, "DRIFTSTACK_LOG_PRETTY"),
             pool_size=_int(env, "DRIFTSTACK_POOL_SIZE", 4),
+            warm_pool_size=_int(env, "DRIFTSTACK_WARM_POOL_SIZE", 2),
+            warm_pool_archetypes=_names(env, "DRIFTSTACK_WARM_POOL_ARCHETYPES", ("default",)),
             webhook_allow_private=_flag(env, "DRIFTSTACK_WEBHOOK_ALLOW_PRIVATE"),
             webhook_dispatch=_flag(env, "DRIFTSTACK_WEBHOOK_DISPATCH", default=True),
             webhook_retry_schedule_s=_seconds_list(

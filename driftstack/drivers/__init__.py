@@ -63,10 +63,22 @@ def _bundled(engine: str) -> bool:
 
 
 def build_driver(settings: Settings) -> Driver:
-    """The driver for the configured engine, or the best installed one when none is configured.
+    """The driver for the configured engine (or the best installed one), behind the warm pool
+    when it is configured.
 
     Never launches anything: a missing browser surfaces as DriverUnavailable from start().
     """
+    driver = _engine_driver(settings)
+    if settings.warm_pool_size <= 0 or not settings.warm_pool_archetypes:
+        return driver
+    from driftstack.domain.archetypes import resolve
+    from driftstack.drivers.warm_pool import WarmPool
+
+    archetypes = [resolve(name) for name in settings.warm_pool_archetypes]
+    return WarmPool(driver, archetypes, settings.warm_pool_size)
+
+
+def _engine_driver(settings: Settings) -> Driver:
     from driftstack.drivers.playwright import PlaywrightDriver
 
     timeouts = {

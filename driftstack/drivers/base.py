@@ -116,9 +116,19 @@ class Page(Protocol):
 class Driver(Protocol):
     """A browser engine that hands out isolated pages dressed as a persona."""
 
-    engine: str
-    description: str
-    failure: DriverUnavailable | None  # why the last start failed, with what to install
+    @property
+    def engine(self) -> str: ...
+
+    @property
+    def description(self) -> str: ...
+
+    @property
+    def failure(self) -> DriverUnavailable | None:
+        """Why the last start failed, with what to install."""
+
+    @property
+    def launched(self) -> bool:
+        """A browser is running now: opening a page will not have to launch one first."""
 
     async def start(self) -> None:
         """Launch the browser once; raises DriverUnavailable with a hint when it cannot."""

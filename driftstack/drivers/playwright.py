@@ -379,6 +379,10 @@ class PlaywrightDriver:
         # that fails costs only the session that asked for it; the next open() tries again.
         return self._started and not self.stopping
 
+    @property
+    def launched(self) -> bool:
+        return self._browser is not None and self._browser.is_connected() and not self.stopping
+
     def _hint(self) -> str:
         if self.engine == "chromium":
             return (
