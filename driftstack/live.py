@@ -31,6 +31,7 @@ class LiveSession:
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     settled: asyncio.Event = field(default_factory=asyncio.Event)  # ready or failed
     failure: str | None = None
+    recording: asyncio.Future[None] | None = None  # the last action event still being stored
     last_activity: float = field(default_factory=time.monotonic)
     rng: random.Random = field(default_factory=random.Random)
 

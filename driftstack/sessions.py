@@ -319,7 +319,10 @@ class SessionService:
     async def _end(self, uuid: UUID, end: Callable[[Session], bool]) -> None:
         """Reads back the profile's browser state, records the end (destroyed or errored), frees
         the slot and the profile, then closes the browser."""
-        state = await self._state_to_keep(self.live.get(uuid))
+        ending = self.live.get(uuid)
+        if ending is not None and ending.recording is not None:
+            await asyncio.wait([ending.recording])  # its actions are recorded before its end
+        state = await self._state_to_keep(ending)
         nid = await self._call(self._app.end_session, uuid, end, state)
         live = self.live.pop(uuid)
         if live is not None:
@@ -395,15 +398,39 @@ class SessionService:
             except DriverError as e:
                 ms, reason, error = _ms_since(started), e.reason, str(e)
                 live.touch()
-                await self._record(
+                self._record_after(
                     live,
                     lambda s: s.record_failure(who.api_key_id, action, details, reason, error, ms),
                 )
                 raise
             ms = _ms_since(started)
             live.touch()
-        await self._record(live, lambda s: record(s, result, ms))
+            self._record_after(live, lambda s: record(s, result, ms))
         return result, ms
+
+    def _record_after(self, live: LiveSession, change: Callable[[Session], None]) -> None:
+        """Stores an action's event without holding up the action's answer.
+
+        The action has happened in the browser whatever the store says; its event is the record
+        of it, and an append costs as much as a quick action. Order and read-your-writes still
+        hold: each event waits for the session's previous one, the session's end waits for the
+        last, and reads of the account wait for every append still under way.
+        """
+        previous = live.recording
+
+        async def append() -> None:
+            if previous is not None:
+                await asyncio.wait([previous])
+            try:
+                await self._record(live, change)
+            except SessionGone:
+                log.info("session.action_not_recorded", session_id=live.public_id, why="session ended")
+            except Exception:
+                log.exception("session.action_not_recorded", session_id=live.public_id)
+
+        recording = asyncio.ensure_future(append())
+        live.recording = recording
+        self._consistency.writing(live.account_id, recording)
 
     async def _record(self, live: LiveSession, change: Callable[[Session], None]) -> None:
         if self.live.get(live.uuid) is not live:
