@@ -95,3 +95,23 @@ async def test_a_session_goes_from_create_to_destroy_and_every_step_is_audited(
     typed = next(e for e in log["data"] if e["payload"].get("details", {}).get("type") == "type")
     assert typed["payload"]["details"]["text_length"] == 3
     assert "'ada'" not in str(log["data"]), "typed text never reaches the audit log"
+
+
+async def test_an_action_answered_is_recorded_before_anything_after_it(driftstack: Harness, site: str) -> None:
+    # An action answers once the browser has done it; its event is stored just after. Whatever the
+    # client does next (read it, destroy the session) must already find it stored, in order.
+    api = await driftstack.client()
+    for _ in range(3):
+        sid = (await api.ready_session())["id"]
+        await api.post(f"/v1/sessions/{sid}/navigate", {"url": f"{site}/form"})
+        await api.post(f"/v1/sessions/{sid}/interact", {"type": "tap", "selector": "#tap-me"})
+        _, session, _ = await api.get(f"/v1/sessions/{sid}")
+        assert session["action_count"] == 2, "a read right after an action sees it"
+        await api.post(f"/v1/sessions/{sid}/capture", {"kind": "screenshot"})
+        assert (await api.delete(f"/v1/sessions/{sid}"))[0] == 204
+        _, log, _ = await api.get(f"/v1/audit-log?resource_id={sid}&limit=100")
+        assert [entry["action"] for entry in reversed(log["data"])][-3:] == [
+            "session.interacted",
+            "session.captured",
+            "session.destroyed",
+        ]
