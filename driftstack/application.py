@@ -116,14 +116,22 @@ class Driftstack(Application[UUID]):
     def get_session(self, uuid: UUID) -> Session:
         return self._get(Session, uuid, "session", ids.public_id(ids.SESSION, uuid))
 
-    def create_session(self, account_id: str, **spec: Any) -> tuple[Session, int]:
-        """Takes a concurrency slot on the account and records the session, atomically."""
+    def create_session(
+        self, account_id: str, *, ready_on: str | None = None, **spec: Any
+    ) -> tuple[Session, int]:
+        """Takes a concurrency slot on the account and records the session, atomically.
+
+        `ready_on` names the browser of a page already opened for it: the session is then
+        recorded ready in the same save.
+        """
 
         def command() -> tuple[Session, int]:
             account = self.get_account(account_id)
             if spec.get("profile_id") is not None:
                 self.get_profile(account_id, spec["profile_id"])  # deleted or foreign: not found
             session = Session(account_id=account_id, **spec)
+            if ready_on is not None:
+                session.become_ready(browser=ready_on, duration_ms=0)
             account.take_session_slot(session.public_id)
             return session, self._save(account, session)
 

@@ -153,18 +153,30 @@ class SessionService:
         archetype = resolve_archetype(spec.archetype)
         if spec.profile_id is not None:
             archetype = await self._profile_archetype(who, spec.profile_id, spec.archetype)
-        session, nid = await self._call(
-            self._app.create_session,
-            who.account_id,
-            api_key_id=who.api_key_id,
-            archetype=archetype.slug,
-            purpose=spec.purpose,
-            label=spec.label,
-            metadata=spec.metadata,
-            behavioral_profile=spec.behavioral_profile,
-            profile_id=spec.profile_id,
-            node=self._settings.node_id,
-        )
+        # A client waiting for `ready` gets a page opened ahead when one waits: the session is
+        # recorded created and ready in one save, with no browser work left to do.
+        relay = _CrashRelay(self)
+        warm = None
+        if wait and spec.profile_id is None:
+            warm = self._driver.take_opened(archetype, on_crash=relay)
+        try:
+            session, nid = await self._call(
+                self._app.create_session,
+                who.account_id,
+                ready_on=self._driver.description if warm is not None else None,
+                api_key_id=who.api_key_id,
+                archetype=archetype.slug,
+                purpose=spec.purpose,
+                label=spec.label,
+                metadata=spec.metadata,
+                behavioral_profile=spec.behavioral_profile,
+                profile_id=spec.profile_id,
+                node=self._settings.node_id,
+            )
+        except BaseException:
+            if warm is not None:
+                await warm.close()
+            raise
         self._consistency.wrote(who.account_id, nid)
         idle = self._settings.idle_timeout_s or TIERS[who.tier].idle_timeout_s
         live = LiveSession(
@@ -177,7 +189,13 @@ class SessionService:
         )
         self.live.add(live)
         log.info("session.created", session_id=live.public_id, account_id=who.account_id)
-        self._spawn(self._provision(live))
+        if warm is not None:
+            live.page = warm
+            live.settled.set()
+            relay.deliver_to(live)
+            log.info("session.ready", session_id=live.public_id, ms=0, warm=True)
+        else:
+            self._spawn(self._provision(live))
         if wait:
             await self._settled(live)
             return await self.get(who, live.public_id)
@@ -568,6 +586,25 @@ class SessionService:
             "byte_size": len(data),
             "duration_ms": ms,
         }
+
+
+class _CrashRelay:
+    """Carries a crash of a page taken before its session existed to that session, once it does."""
+
+    def __init__(self, service: SessionService) -> None:
+        self._service = service
+        self._live: LiveSession | None = None
+        self._reason: str | None = None
+
+    def __call__(self, reason: str) -> None:
+        self._reason = reason
+        if self._live is not None:
+            self._service._spawn(self._service._crashed(self._live, reason))
+
+    def deliver_to(self, live: LiveSession) -> None:
+        self._live = live
+        if self._reason is not None:
+            self(self._reason)
 
 
 def _then_locate(

@@ -143,6 +143,11 @@ class Driver(Protocol):
     ) -> Page:
         """A fresh context and page; `on_crash(reason)` fires once if it dies under us."""
 
+    def take_opened(
+        self, archetype: Archetype, *, on_crash: Callable[[str], None] | None = None
+    ) -> Page | None:
+        """A page of this archetype opened ahead of demand, at once; None when none waits."""
+
     async def stop(self) -> None: ...
 
     @property

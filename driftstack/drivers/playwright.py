@@ -475,6 +475,11 @@ class PlaywrightDriver:
         self._pages.add(page)
         return page
 
+    def take_opened(
+        self, archetype: Archetype, *, on_crash: Callable[[str], None] | None = None
+    ) -> PlaywrightPage | None:
+        return None  # nothing is opened ahead here; the warm pool does that
+
     def forget(self, page: PlaywrightPage) -> None:
         self._pages.discard(page)
 

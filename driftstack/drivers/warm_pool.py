@@ -85,17 +85,24 @@ class WarmPool:
         on_crash: Callable[[str], None] | None = None,
     ) -> Page:
         if viewport is None and storage_state is None:
-            pooled = self._take(archetype.slug)
-            if pooled is not None:
-                pooled.listener = on_crash
-                assert pooled.page is not None
-                return pooled.page
+            opened = self.take_opened(archetype, on_crash=on_crash)
+            if opened is not None:
+                return opened
         page = await self._driver.open(
             archetype, viewport=viewport, storage_state=storage_state, on_crash=on_crash
         )
         for slug in self._archetypes:  # the browser may have been relaunched for this page
             self._refill(slug)
         return page
+
+    def take_opened(
+        self, archetype: Archetype, *, on_crash: Callable[[str], None] | None = None
+    ) -> Page | None:
+        pooled = self._take(archetype.slug)
+        if pooled is None:
+            return None
+        pooled.listener = on_crash
+        return pooled.page
 
     async def stop(self) -> None:
         self._stopping = True

@@ -97,7 +97,9 @@ async def test_a_session_goes_from_create_to_destroy_and_every_step_is_audited(
     assert "'ada'" not in str(log["data"]), "typed text never reaches the audit log"
 
 
-async def test_an_action_answered_is_recorded_before_anything_after_it(driftstack: Harness, site: str) -> None:
+async def test_an_action_answered_is_recorded_before_anything_after_it(
+    driftstack: Harness, site: str
+) -> None:
     # An action answers once the browser has done it; its event is stored just after. Whatever the
     # client does next (read it, destroy the session) must already find it stored, in order.
     api = await driftstack.client()

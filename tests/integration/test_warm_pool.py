@@ -111,3 +111,12 @@ def test_the_pool_is_configured_per_archetype_and_off_at_zero() -> None:
     assert isinstance(pooled, WarmPool)
     assert set(pooled._stock) == {IPHONE.slug, MAC.slug}
     assert isinstance(build_driver(Settings(browser_executable=CHROMIUM, warm_pool_size=0)), PlaywrightDriver)
+
+
+async def test_a_page_taken_at_once_is_one_opened_ahead(pool: WarmPool) -> None:
+    crashes: list[str] = []
+    page = pool.take_opened(IPHONE, on_crash=crashes.append)
+    assert page is not None and pool.stocked(IPHONE.slug) == 1
+    assert pool.take_opened(MAC) is None, "no page waits for an archetype the pool does not keep"
+    await page._page.close()  # type: ignore[attr-defined]
+    await _until(lambda: crashes == ["page_closed"], "the crash reported to whoever took it")
