@@ -28,6 +28,35 @@ _DELIVERY_COLUMNS = (
     " next_attempt_at, claimed_until, last_attempt_at"
 )
 
+# Records one attempt ($1 delivery, $2 the claim it was sent under, $3 ok, $4 seconds until the next
+# attempt or NULL: give up) and its endpoint's health. `ours` is whether the claim is still this
+# dispatcher's, read from the row as locked (a lease that ran out may have gone to another dispatcher).
+_OURS = "claim_id = $2"
+_RECORD = (
+    "WITH delivery AS ("
+    " UPDATE webhook_deliveries SET attempt_count = attempt_count + 1, last_attempt_at = now(),"
+    f"  status = CASE WHEN $3 THEN 'succeeded' WHEN {_OURS}"
+    "   THEN CASE WHEN $4::float8 IS NULL THEN 'failed' ELSE 'pending' END ELSE status END,"
+    f"  step = CASE WHEN {_OURS} THEN step + 1 ELSE step END,"
+    f"  next_attempt_at = CASE WHEN {_OURS} AND $4::float8 IS NOT NULL"
+    "   THEN now() + make_interval(secs => $4::float8) ELSE next_attempt_at END,"
+    f"  claimed_by = CASE WHEN {_OURS} OR $3 THEN NULL ELSE claimed_by END,"
+    f"  claim_id = CASE WHEN {_OURS} OR $3 THEN NULL ELSE claim_id END,"
+    f"  claimed_until = CASE WHEN {_OURS} OR $3 THEN NULL ELSE claimed_until END"
+    " WHERE id = $1 RETURNING attempt_count, status),"
+    " attempt AS ("
+    " INSERT INTO webhook_attempts (delivery_id, n, attempted_at, duration_ms, response_status,"
+    "  response_body, error, dispatcher)"
+    " SELECT $1, attempt_count, now() - make_interval(secs => $5::float8 / 1000), $5, $6, $7, $8, $9"
+    " FROM delivery),"
+    " endpoint AS ("
+    " UPDATE webhook_endpoints SET last_success_at = CASE WHEN $3 THEN now() ELSE last_success_at END,"
+    "  failing_since = CASE WHEN $3 THEN NULL ELSE COALESCE(failing_since, now()) END"
+    " WHERE id = $10 AND EXISTS (SELECT FROM delivery)"
+    " RETURNING NOT $3 AND failing_since <= now() - make_interval(secs => $11) AS failing_too_long)"
+    " SELECT status, (SELECT failing_too_long FROM endpoint) FROM delivery"
+)
+
 
 @dataclass(frozen=True)
 class Claimed:
@@ -309,49 +338,24 @@ class WebhookRecords:
         """Records one attempt and what follows it: delivered, due again in `retry_in_s`, or failed for good.
 
         The schedule moves only while this dispatcher still holds the claim; a success counts whoever holds it.
+        One statement, so one round trip: the delivery's row is locked, then its endpoint's, as before.
         """
-        async with self._pool.acquire() as conn, conn.transaction():
-            row = await conn.fetchrow(
-                "SELECT attempt_count, claim_id, status FROM webhook_deliveries WHERE id = $1 FOR UPDATE",
-                claimed.id,
-            )
-            assert row is not None
-            await self._insert_attempt(conn, claimed.id, row["attempt_count"] + 1, outcome, dispatcher)
-            ours = row["claim_id"] == claimed.claim_id
-            status = row["status"]
-            if outcome.ok:
-                status = "succeeded"
-            elif ours:
-                status = "pending" if retry_in_s is not None else "failed"
-            await conn.execute(
-                "UPDATE webhook_deliveries SET attempt_count = attempt_count + 1, last_attempt_at = now(),"
-                " status = $2,"
-                " step = CASE WHEN $3 THEN step + 1 ELSE step END,"
-                " next_attempt_at = CASE WHEN $3 AND $4::float8 IS NOT NULL"
-                "  THEN now() + make_interval(secs => $4::float8) ELSE next_attempt_at END,"
-                " claimed_by = CASE WHEN $3 OR $5 THEN NULL ELSE claimed_by END,"
-                " claim_id = CASE WHEN $3 OR $5 THEN NULL ELSE claim_id END,"
-                " claimed_until = CASE WHEN $3 OR $5 THEN NULL ELSE claimed_until END"
-                " WHERE id = $1",
-                claimed.id,
-                status,
-                ours,
-                retry_in_s,
-                outcome.ok,
-            )
-            if outcome.ok:
-                await conn.execute(
-                    "UPDATE webhook_endpoints SET last_success_at = now(), failing_since = NULL WHERE id = $1",
-                    claimed.endpoint_id,
-                )
-                return Recorded(status, failing_too_long=False)
-            too_long = await conn.fetchval(
-                "UPDATE webhook_endpoints SET failing_since = COALESCE(failing_since, now()) WHERE id = $1"
-                " RETURNING failing_since <= now() - make_interval(secs => $2)",
-                claimed.endpoint_id,
-                disable_after_s,
-            )
-        return Recorded(status, failing_too_long=bool(too_long))
+        row = await self._pool.fetchrow(
+            _RECORD,
+            claimed.id,
+            claimed.claim_id,
+            outcome.ok,
+            retry_in_s,
+            outcome.duration_ms,
+            outcome.status,
+            outcome.body,
+            outcome.error,
+            dispatcher,
+            claimed.endpoint_id,
+            disable_after_s,
+        )
+        assert row is not None
+        return Recorded(row["status"], failing_too_long=bool(row["failing_too_long"]))
 
     @staticmethod
     async def _insert_attempt(
