@@ -203,11 +203,12 @@ class WebhookOutboxProjection(ViewProjection[WebhookOutboxView]):
             return
         message = message_id(event.originator_id, event.originator_version)
         body = message_body(message, event_type, event.timestamp, data)
-        for endpoint_id in endpoints:
-            curs.execute(
-                "INSERT INTO webhook_deliveries (id, endpoint_id, account_id, message_id, event_type, body,"
-                " created_at, status, next_attempt_at)"
-                " VALUES (%s, %s, %s, %s, %s, %s, %s, 'pending', now()) ON CONFLICT (id) DO NOTHING",
+        # One round trip for all of them (a pipeline), however many endpoints subscribe.
+        curs.executemany(
+            "INSERT INTO webhook_deliveries (id, endpoint_id, account_id, message_id, event_type, body,"
+            " created_at, status, next_attempt_at)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s, 'pending', now()) ON CONFLICT (id) DO NOTHING",
+            [
                 (
                     delivery_id(endpoint_id, message),
                     endpoint_id,
@@ -216,8 +217,10 @@ class WebhookOutboxProjection(ViewProjection[WebhookOutboxView]):
                     event_type,
                     body,
                     event.timestamp,
-                ),
-            )
+                )
+                for endpoint_id in endpoints
+            ],
+        )
         curs.execute(f"NOTIFY {CHANNEL}")
 
     # Endpoints
