@@ -22,7 +22,7 @@ from ..clock import now
 from ..settings import Settings
 from . import signing
 from .outbox import CHANNEL
-from .records import Claimed, WebhookRecords
+from .records import CLAIM_SETTINGS, Claimed, WebhookRecords
 from .retries import next_delay
 from .transport import Outcome, Transport
 
@@ -79,12 +79,18 @@ class Dispatcher:
 
     async def _listen(self) -> None:
         try:
-            self._listener = await asyncpg.connect(self._listen_dsn)
+            # Also the connection claims run on: one at a time, never waiting for the pool.
+            self._listener = await asyncpg.connect(self._listen_dsn, server_settings=CLAIM_SETTINGS)
             await self._listener.add_listener(CHANNEL, self._notified)
         except (OSError, asyncpg.PostgresError) as e:
             # Polling still finds every delivery, only later.
             log.warning("webhooks.listen_failed", dispatcher=self.name, error=str(e))
             self._listener = None
+
+    def _own_connection(self) -> asyncpg.Connection | None:
+        if self._listener is None or self._listener.is_closed():
+            return None
+        return self._listener
 
     def _notified(self, *_: Any) -> None:
         self._wake.set()
@@ -114,7 +120,7 @@ class Dispatcher:
             if free <= 0:
                 await asyncio.wait(self._in_flight, return_when=asyncio.FIRST_COMPLETED)
                 continue
-            claimed = await self._records.claim(self.name, free, self._lease_s)
+            claimed = await self._records.claim(self.name, free, self._lease_s, self._own_connection())
             for delivery in claimed:
                 task = asyncio.create_task(self._deliver(delivery))
                 self._in_flight.add(task)
