@@ -146,6 +146,20 @@ async def appending(
     return events / elapsed, await watch.lags()
 
 
+def sessions_shown_wrong(database_url: str) -> int:
+    """Sessions whose view row is not where all their events lead: destroyed after NAVIGATIONS actions.
+
+    A projection that passed over an event (one committed after a later one it had already
+    read) leaves its session behind for good.
+    """
+    with psycopg.connect(database_url) as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM sessions WHERE status <> 'destroyed' OR (doc->>'action_count')::int <> %s",
+            (NAVIGATIONS,),
+        ).fetchone()
+    return int(row[0]) if row else 0
+
+
 def writer(app: Driftstack) -> tuple[str, str]:
     """A new account (enterprise, concurrency far above what a run holds live) and a key on it."""
     account = app.create_account(f"bench-{secrets.token_hex(3)}", "enterprise", concurrency=100_000)
@@ -175,11 +189,17 @@ async def store_figures(report: Report) -> None:
             one_rate, one_lags = await appending(app, view, accounts[:1], SESSIONS, 0)
             many_rate, many_lags = await appending(app, view, accounts, SESSIONS // THREADS, 0)
             _, paced_lags = await appending(app, view, accounts[:1], PACED_SESSIONS, PACE_S)
+            wrong = await asyncio.to_thread(sessions_shown_wrong, database_url)
     report.add(Figure.of("PostgreSQL alone: one-row INSERT + COMMIT", floor))
     target = "≥ 1,000 events/s"
     report.add(Figure("appends, 1 thread", "events/s", one_rate, target=target, met=one_rate >= 1000))
     report.add(
         Figure(f"appends, {THREADS} threads", "events/s", many_rate, target=target, met=many_rate >= 1000)
+    )
+    report.add(
+        Figure(
+            "sessions the view shows wrong (an event missed)", "sessions", wrong, target="0", met=wrong == 0
+        )
     )
     paced = PACED_SESSIONS * EVENTS_PER_SESSION / (PACED_SESSIONS * PACE_S)
     for name, lags in (

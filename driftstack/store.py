@@ -49,7 +49,10 @@ class Store:
             "POSTGRES_PASSWORD": c["password"],
             "POSTGRES_POOL_SIZE": str(pool_size),
             "POSTGRES_MAX_OVERFLOW": str(pool_size),
-            "POSTGRES_ENABLE_DB_FUNCTIONS": "y",
+            # Not the library's insert function: it skips the table lock that makes events commit
+            # in notification-id order, and a view reading past a later id would never see an
+            # earlier one that committed after it (concurrent writers lost view updates that way).
+            "POSTGRES_ENABLE_DB_FUNCTIONS": "n",
             "COMPRESSOR_TOPIC": "eventsourcing.compressor:ZlibCompressor",
             "CIPHER_TOPIC": "eventsourcing.cryptography:AESCipher",
             "CIPHER_KEY": self.cipher_key,
