@@ -149,8 +149,13 @@ async def walk(api: Client) -> tuple[list[tuple[int, float]], dict[int, str]]:
     return timings, cursors
 
 
-async def repeated(api: Client, cursor: str | None) -> list[float]:
-    return [(await page(api, cursor))[0] for _ in range(REPEATS)]
+async def repeated(api: Client, cursors: dict[int, str | None]) -> dict[int, list[float]]:
+    """REPEATS fetches of each cursor's page, taken in turns, so each depth meets the same moments."""
+    samples: dict[int, list[float]] = {depth: [] for depth in cursors}
+    for _ in range(REPEATS):
+        for depth, cursor in cursors.items():
+            samples[depth].append((await page(api, cursor))[0])
+    return samples
 
 
 def paged(report: Report, name: str, samples: list[float]) -> None:
@@ -172,12 +177,11 @@ async def main() -> Report:
         for _ in range(10):  # warm-up: connections, plans, caches
             await page(api, None)
         log_from = service.log_path.stat().st_size
-        first = await repeated(api, None)
         timings, cursors = await walk(api)
         deepest = max(cursors)
-        nearest = {d: min(cursors, key=lambda c: abs(c - d)) for d in DEPTHS if d < deepest}
-        at_depth = {d: await repeated(api, cursors[d]) for d in nearest.values()}
-        last = await repeated(api, cursors[deepest])
+        depths = {min(cursors, key=lambda c: abs(c - d)) for d in DEPTHS if d < deepest} | {deepest}
+        at_depth = await repeated(api, {0: None, **{d: cursors[d] for d in sorted(depths)}})
+        first, last = at_depth.pop(0), at_depth.pop(deepest)
         served = server_ms(service, log_from)
 
     report.add(Figure("seeding: sessions stored", "events/s", seed_rate))
@@ -207,8 +211,8 @@ async def main() -> Report:
         "projections read every event as it is stored. Pages are timed once every view holds every event."
     )
     report.note(
-        f"Pages of {PAGE} newest first, on one keep-alive connection; first page and each cursor "
-        f"fetched {REPEATS} times; the walk follows next_cursor through every page once, checking "
+        f"Pages of {PAGE} newest first, on one keep-alive connection; the first page and each depth's "
+        f"page fetched {REPEATS} times, in turns; the walk follows next_cursor through every page once, checking "
         "that no session comes twice and all come. The service's own time runs from the request "
         "reaching its middleware to the response built (JSON encoded), for every page fetched."
     )
