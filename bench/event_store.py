@@ -18,6 +18,7 @@ from harness import Figure, Report, bench_environment, client, finish, percentil
 
 from driftstack.application import Driftstack
 from driftstack.domain.archetypes import resolve
+from driftstack.domain.session import Session
 from driftstack.projections.progress import Progress
 from driftstack.projections.runner import SupervisedProjection
 from driftstack.projections.sessions import SessionsProjection, SessionsView
@@ -30,6 +31,8 @@ THREADS = int(os.environ.get("BENCH_THREADS", "4"))
 # One session life every PACE_S: a service at ordinary load, far below what the store can take.
 PACED_SESSIONS = int(os.environ.get("BENCH_PACED_SESSIONS", "60"))
 PACE_S = float(os.environ.get("BENCH_PACE_S", "0.05"))
+BULK_SESSIONS = int(os.environ.get("BENCH_BULK_SESSIONS", "5000"))
+BULK_BATCH = 100
 RYW_ROUNDS = int(os.environ.get("BENCH_RYW_ROUNDS", "200"))
 NAVIGATIONS = 5
 EVENTS_PER_SESSION = 2 + 1 + NAVIGATIONS + 2
@@ -146,6 +149,30 @@ async def appending(
     return events / elapsed, await watch.lags()
 
 
+def bulk(app: Driftstack, account_id: str, key_id: str) -> float:
+    """Events per second of BULK_SESSIONS sessions created BULK_BATCH to a save: what the store
+    takes when a transaction carries many events, as an import or the list benchmark's seeding does."""
+    started = time.perf_counter()
+    for _ in range(BULK_SESSIONS // BULK_BATCH):
+        app.save(
+            *(
+                Session(
+                    account_id=account_id,
+                    api_key_id=key_id,
+                    archetype=resolve("default").slug,
+                    purpose="production_customer",
+                    label="bulk",
+                    metadata=None,
+                    behavioral_profile=None,
+                    profile_id=None,
+                    node="bench",
+                )
+                for _ in range(BULK_BATCH)
+            )
+        )
+    return BULK_SESSIONS // BULK_BATCH * BULK_BATCH / (time.perf_counter() - started)
+
+
 def sessions_shown_wrong(database_url: str) -> int:
     """Sessions whose view row is not where all their events lead: destroyed after NAVIGATIONS actions.
 
@@ -190,12 +217,14 @@ async def store_figures(report: Report) -> None:
             many_rate, many_lags = await appending(app, view, accounts, SESSIONS // THREADS, 0)
             _, paced_lags = await appending(app, view, accounts[:1], PACED_SESSIONS, PACE_S)
             wrong = await asyncio.to_thread(sessions_shown_wrong, database_url)
+            bulk_rate = await asyncio.to_thread(bulk, app, *accounts[0])
     report.add(Figure.of("PostgreSQL alone: one-row INSERT + COMMIT", floor))
     target = "≥ 1,000 events/s"
     report.add(Figure("appends, 1 thread", "events/s", one_rate, target=target, met=one_rate >= 1000))
     report.add(
         Figure(f"appends, {THREADS} threads", "events/s", many_rate, target=target, met=many_rate >= 1000)
     )
+    report.add(Figure(f"appends, {BULK_BATCH} sessions a save (bulk)", "events/s", bulk_rate))
     report.add(
         Figure(
             "sessions the view shows wrong (an event missed)", "sessions", wrong, target="0", met=wrong == 0
@@ -213,7 +242,8 @@ async def store_figures(report: Report) -> None:
         f"commands (create_session with its account slot, ready, {NAVIGATIONS} navigations, end_session "
         f"freeing the slot: {EVENTS_PER_SESSION} events in 8 saves, each save one transaction); "
         f"{SESSIONS} lives on 1 thread, then {SESSIONS // THREADS} on each of {THREADS} threads, "
-        "each thread its own account (threads on one account would mostly measure conflict retries)."
+        "each thread its own account (threads on one account would mostly measure conflict retries). "
+        f"Bulk: {BULK_SESSIONS} sessions created {BULK_BATCH} to a save, without their account's slot."
     )
     report.note(
         "View lag: per stored event, from the save returning its notification id to the sessions "
