@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 from collections.abc import Sequence
@@ -88,10 +89,11 @@ class SupervisedProjection:
         app = self._application_class(self._env)
         # Named after the projection, as eventsourcing's ProjectionRunner names it: the view's
         # tracking table is `<projection name>_tracking`.
-        factory: InfrastructureFactory[View] = InfrastructureFactory.construct(
-            Environment(self.name, {**os.environ, **self._env})
-        )
-        try:
+        environment = Environment(self.name, {**os.environ, **self._env})
+        with (
+            contextlib.closing(app),
+            contextlib.closing(InfrastructureFactory[View].construct(environment)) as factory,
+        ):
             view = factory.tracking_recorder(self._view_class)
             projection = self._projection_class(view=view)
             position = view.max_tracking_id(app.name) or 0
@@ -108,9 +110,6 @@ class SupervisedProjection:
                         self._woken.wait(POLL_S)
                         continue
                     position = self._apply(app, view, projection, position, notifications)
-        finally:
-            factory.close()
-            app.close()
 
     def _apply(
         self,
