@@ -17,6 +17,9 @@ from .settings import Settings
 
 log = structlog.get_logger()
 
+# Aggregates kept in memory per application: the live sessions, their accounts and profiles.
+AGGREGATE_CACHE_SIZE = 1000
+
 
 @dataclass(frozen=True)
 class Store:
@@ -49,7 +52,14 @@ class Store:
             "POSTGRES_PASSWORD": c["password"],
             "POSTGRES_POOL_SIZE": str(pool_size),
             "POSTGRES_MAX_OVERFLOW": str(pool_size),
-            "POSTGRES_ENABLE_DB_FUNCTIONS": "y",
+            # Not the library's insert function: it skips the table lock that makes events commit
+            # in notification-id order, and a view reading past a later id would never see an
+            # earlier one that committed after it (concurrent writers lost view updates that way).
+            "POSTGRES_ENABLE_DB_FUNCTIONS": "n",
+            # A command reads its aggregates first: cached, a read fetches only the events stored
+            # since (fast-forward, so other processes' writes are always seen) instead of replaying
+            # an account's up to 100 events since its snapshot. Commands get a copy to change.
+            "AGGREGATE_CACHE_MAXSIZE": str(AGGREGATE_CACHE_SIZE),
             "COMPRESSOR_TOPIC": "eventsourcing.compressor:ZlibCompressor",
             "CIPHER_TOPIC": "eventsourcing.cryptography:AESCipher",
             "CIPHER_KEY": self.cipher_key,

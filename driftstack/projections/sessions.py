@@ -98,7 +98,7 @@ _PATCH = (
     " doc = doc || %(patch)s || jsonb_build_object("
     "  'action_count', (doc->>'action_count')::int + %(actions)s,"
     "  'screenshot_count', (doc->>'screenshot_count')::int + %(screenshots)s)"
-    " WHERE id = %(id)s RETURNING doc"
+    " WHERE id = %(id)s"
 )
 
 
@@ -164,8 +164,14 @@ def _(event: Session.Errored) -> SessionPatch:
     )
 
 
-def write_patch(curs: Cursor[DictRow], table: str, event: Any, patch: SessionPatch) -> dict[str, Any] | None:
-    """Applies the patch to the row of `table` (a sessions table with `status` and `doc`); the new document."""
+def write_patch(
+    curs: Cursor[DictRow], table: str, event: Any, patch: SessionPatch, *, returning: bool = True
+) -> dict[str, Any] | None:
+    """Applies the patch to the row of `table` (a sessions table with `status` and `doc`); the new document.
+
+    `returning=False` does not read the document back: in a pipelined run, reading waits for the
+    server, while a write alone travels on with the run's other statements.
+    """
     at = iso(event.timestamp)
     changes = dict(patch.fields)
     if patch.status is not None:
@@ -179,7 +185,10 @@ def write_patch(curs: Cursor[DictRow], table: str, event: Any, patch: SessionPat
         "actions": patch.actions,
         "screenshots": patch.screenshots,
     }
-    curs.execute(sql.SQL(_PATCH).format(table=sql.Identifier(table)), params)
+    if not returning:
+        curs.execute(sql.SQL(_PATCH).format(table=sql.Identifier(table)), params)
+        return None
+    curs.execute(sql.SQL(_PATCH + " RETURNING doc").format(table=sql.Identifier(table)), params)
     row = curs.fetchone()
     return ordered(row["doc"]) if row is not None else None
 
@@ -193,7 +202,7 @@ class SessionsProjection(ViewProjection[SessionsView]):
         if patch is None:
             self.apply(tracking)
             return
-        self.apply(tracking, lambda curs: write_patch(curs, "sessions", domain_event, patch))
+        self.apply(tracking, lambda curs: write_patch(curs, "sessions", domain_event, patch, returning=False))
 
     @process_event.register
     def _created(self, event: Session.Created, tracking: Tracking) -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from functools import singledispatchmethod
 from typing import Any, ClassVar, Generic, TypeVar
 
@@ -13,9 +15,28 @@ from psycopg import Cursor
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Composed
 
-from .progress import Progress
-
 Write = Callable[[Cursor[DictRow]], object]
+
+# A view is made from events that are already durable, and its tracking position commits with its
+# rows: a server crash can only take it back to an earlier consistent position, which it replays.
+# Waiting for a disk flush per commit would bound a view at one run of events per fsync.
+_ASYNCHRONOUS_COMMIT = SQL("SET LOCAL synchronous_commit = off")
+# One writer of a view at a time, across processes, so a run starts where the view stands.
+_LOCK_VIEW = SQL("SELECT pg_advisory_xact_lock(hashtext(%s))")
+
+
+class ViewMoved(Exception):
+    """Another process applied events to the view meanwhile: continue from `position`."""
+
+    def __init__(self, position: int) -> None:
+        super().__init__(f"the view is at {position}")
+        self.position = position
+
+
+@dataclass
+class _Run:
+    cursor: Cursor[DictRow]
+    tracking: Tracking | None = None
 
 
 class View(PostgresTrackingRecorder):
@@ -26,13 +47,38 @@ class View(PostgresTrackingRecorder):
     def __init__(self, datastore: PostgresDatastore, **kwargs: Any) -> None:
         super().__init__(datastore, **kwargs)
         self.sql_create_statements.extend(Composed([SQL(statement)]) for statement in self.ddl)
+        self._run: _Run | None = None
+
+    @contextmanager
+    def run(self, application_name: str, after: int) -> Iterator[None]:
+        """One transaction for the events that follow `after`, with the last one's position.
+
+        Every `commit` inside writes into it; each event is still applied exactly once, as the
+        run commits whole or not at all. Raises ViewMoved if the view is no longer at `after`.
+        Pipelined, the statements of a run travel to the server without waiting on each other.
+        """
+        with self.datastore.get_connection() as conn, conn.pipeline(), conn.transaction():
+            curs = conn.cursor()
+            curs.execute(_ASYNCHRONOUS_COMMIT)
+            curs.execute(_LOCK_VIEW, (self.tracking_table_name,))
+            position = self._max_tracking_id(application_name, curs) or 0
+            if position != after:
+                raise ViewMoved(position)
+            run = self._run = _Run(curs)
+            try:
+                yield
+            finally:
+                self._run = None
+            if run.tracking is not None:
+                self._insert_tracking(curs, run.tracking)
 
     def commit(self, tracking: Tracking, write: Write | None = None) -> None:
-        """Writes the rows and the tracking position atomically: each event is applied once."""
-        with self.datastore.transaction(commit=True) as curs:
-            if write is not None:
-                write(curs)
-            self._insert_tracking(curs, tracking)
+        """Writes one event's rows into the open run, which records its position."""
+        if self._run is None:
+            raise RuntimeError("a view is written inside run()")
+        if write is not None:
+            write(self._run.cursor)
+        self._run.tracking = tracking
 
 
 V = TypeVar("V", bound=View)
@@ -41,12 +87,9 @@ V = TypeVar("V", bound=View)
 class ViewProjection(Projection[V], Generic[V]):
     """A projection into one View; events it does not handle still advance its position."""
 
-    progress: ClassVar[Progress] = Progress()
-
     @singledispatchmethod
     def process_event(self, domain_event: Any, tracking: Tracking) -> None:
         self.apply(tracking)
 
     def apply(self, tracking: Tracking, write: Write | None = None) -> None:
         self.view.commit(tracking, write)
-        self.progress.advance(tracking.notification_id)
