@@ -132,10 +132,9 @@ class Report:
         rows.extend(f"- {n}" for n in self.notes)
         return "\n".join(rows) + "\n"
 
-    def save(self, directory: Path) -> None:
+    def save(self, directory: Path, name: str) -> None:
         directory.mkdir(parents=True, exist_ok=True)
-        slug = self.title.lower().split(":")[0].replace(" ", "_")
-        (directory / f"{slug}.md").write_text(self.markdown())
+        (directory / f"{name}.md").write_text(self.markdown())
 
 
 def _num(value: float | None) -> str:
@@ -422,4 +421,4 @@ RESULTS_DIR = REPO / "bench" / "results"
 
 def finish(report: Report) -> None:
     """Prints nothing more; keeps the report for RESULTS.md (bench/run_all.py gathers them)."""
-    report.save(RESULTS_DIR)
+    report.save(RESULTS_DIR, Path(sys.argv[0]).stem)  # the script's name, as run_all.py looks for it

@@ -1,5 +1,6 @@
 """Runs every benchmark, one after another (they would skew each other side by side), and writes
-bench/RESULTS.md from their reports, with what bounds each missed target (bench/bounds.md)."""
+bench/RESULTS.md from their reports, then bench/bounds.md: the warm path before and after,
+and what bounds each missed target."""
 
 from __future__ import annotations
 
