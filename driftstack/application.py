@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import random
+import time
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 from uuid import UUID
@@ -23,7 +25,8 @@ from .domain.session import Session
 from .domain.webhook_endpoint import SigningKey, WebhookEndpoint
 
 T = TypeVar("T")
-_CONFLICT_RETRIES = 8
+_CONFLICT_RETRIES = 16
+_CONFLICT_PAUSE_S = 0.001
 
 
 class StateMoved(RecordConflictError):
@@ -54,13 +57,18 @@ class Driftstack(Application[UUID]):
         return max((r.notification.id for r in recordings), default=0)
 
     def _retrying(self, command: Callable[[], T]) -> T:
-        """Runs a read-decide-write command again when another writer got there first."""
+        """Runs a read-decide-write command again when another writer got there first.
+
+        Writers racing on one stream (an account's slots) retry at once and collide again; a
+        short random pause that grows with each attempt spreads them out, so each gets its turn.
+        """
         for attempt in range(_CONFLICT_RETRIES):
             try:
                 return command()
             except RecordConflictError:
                 if attempt == _CONFLICT_RETRIES - 1:
                     raise
+                time.sleep(random.uniform(0, _CONFLICT_PAUSE_S * 2 ** min(attempt, 6)))
         raise AssertionError("unreachable")
 
     def _get(self, cls: type[T], uuid: UUID, resource: str, public: str) -> T:

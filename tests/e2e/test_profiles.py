@@ -176,6 +176,15 @@ async def test_racing_creates_for_the_last_place_under_the_cap_never_exceed_it(d
     assert len(await listed_names(api)) == 1
 
 
+async def test_many_profiles_created_at_once_on_one_account_all_succeed(driftstack: Harness) -> None:
+    # Every create writes the account's stream (its profile slots): racing writers retry, and
+    # none of them may give up with a 500 while there is room under the cap.
+    api = await driftstack.client(tier="enterprise", scopes=ADMIN)
+    answers = await asyncio.gather(*(api.post("/v1/profiles", {"name": f"many-{n}"}) for n in range(30)))
+    assert [status for status, _, _ in answers] == [200] * 30
+    assert len(await listed_names(api)) == 30
+
+
 async def test_account_me_shows_the_profile_cap_and_null_for_enterprise(driftstack: Harness) -> None:
     for tier, caps, expected in [
         ("trial_pack", {}, 1),
