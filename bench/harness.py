@@ -27,8 +27,9 @@ import psutil
 import psycopg
 from aiohttp import web
 
+from driftstack.drivers import SYSTEM_CHROMIUMS
+
 REPO = Path(__file__).resolve().parents[1]
-SYSTEM_CHROMIUMS = ("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome")
 
 FORM_PAGE = """<!doctype html><html><head><title>Form</title>
 <meta name="viewport" content="width=device-width"></head><body>

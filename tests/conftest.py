@@ -18,12 +18,11 @@ from aiohttp import web
 
 from driftstack.app import build_app
 from driftstack.application import Driftstack
+from driftstack.drivers import SYSTEM_CHROMIUMS
 from driftstack.settings import Settings
 from driftstack.store import Store
 
 from .pages import site_app
-
-SYSTEM_CHROMIUMS = ("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome")
 
 
 def chromium_path() -> str | None:
