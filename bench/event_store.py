@@ -190,7 +190,7 @@ def sessions_shown_wrong(database_url: str) -> int:
 def writer(app: Driftstack) -> tuple[str, str]:
     """A new account (enterprise, concurrency far above what a run holds live) and a key on it."""
     account = app.create_account(f"bench-{secrets.token_hex(3)}", "enterprise", concurrency=100_000)
-    key, _ = app.issue_key(f"acc_{account.id}", ["read", "write"])
+    key, _, _ = app.issue_key(f"acc_{account.id}", ["read", "write"])
     return f"acc_{account.id}", f"key_{key.id}"
 
 

@@ -19,7 +19,9 @@ BENCH = Path(__file__).resolve().parent
 SCRIPTS = (
     "create_ready",
     "action_mix",
+    "egress",
     "held_sessions",
+    "webkit",
     "event_store",
     "list_sessions",
     "webhooks",
@@ -59,10 +61,11 @@ def write_results(scripts: list[str], took: dict[str, float], failed: list[str])
         "",
         f"Written by `scripts/bench` on {datetime.date.today().isoformat()} at commit `{commit}`: "
         f"{os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}, "
-        f"{_version(chromium_path(), '--version')} driven by Playwright on both sides, PostgreSQL on "
-        "loopback. Each Driftstack figure is measured through a real `driftstack serve` (HTTP on "
-        "loopback, events stored); each ratio divides its median by raw Playwright's median for the "
-        "same work in the same run. Times are milliseconds.",
+        f"{_version(chromium_path(), '--version')} driven by Playwright on both sides, and WebKitGTK "
+        "over W3C WebDriver, PostgreSQL on loopback. Each Driftstack figure is measured through a real "
+        "`driftstack serve` (HTTP on loopback, events stored); each ratio divides its median by its "
+        "floor's median for the same work in the same run: raw Playwright for Chromium, raw W3C calls "
+        "to the same WebKitWebDriver for WebKit. Times are milliseconds.",
         "",
         "Not measured: the WebSocket protocol (reference document 004) is not built yet, so there is "
         "no WebSocket figure to compare with REST.",

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import base64
 import random
+import threading
 import time
 from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -13,7 +15,9 @@ from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import RecordConflictError
 
+from . import key_usage
 from .browser_states import BrowserStates, StateRef
+from .clock import now
 from .domain import ids
 from .domain.account import Account
 from .domain.api_key import ApiKey, hash_key, key_id_for
@@ -25,7 +29,10 @@ from .domain.session import Session
 from .domain.webhook_endpoint import SigningKey, WebhookEndpoint
 
 T = TypeVar("T")
-_CONFLICT_RETRIES = 16
+# The name of each listable aggregate's first event.
+_CREATED: dict[type[Aggregate], str] = {Account: "Created", ApiKey: "Issued"}
+# A writer that keeps losing its stream's race gives up (a 500) only after this long.
+_CONFLICT_PATIENCE_S = 10.0
 _CONFLICT_PAUSE_S = 0.001
 
 
@@ -47,10 +54,12 @@ class Driftstack(Application[UUID]):
 
     def __init__(self, env: Mapping[str, str] | None = None) -> None:
         super().__init__(env)
+        self._retry_turn = threading.RLock()
         secret = base64.b64decode(self.env.get("CIPHER_KEY") or "")
         # Browser states live beside the events, in the same PostgreSQL, never inside them.
         self.states = BrowserStates(self.recorder.datastore, secret)  # type: ignore[attr-defined]
         self.states.create_table()
+        key_usage.create_table(self.recorder.datastore)  # type: ignore[attr-defined]
 
     def _save(self, *aggregates: Aggregate) -> int:
         recordings = self.save(*aggregates)
@@ -59,17 +68,27 @@ class Driftstack(Application[UUID]):
     def _retrying(self, command: Callable[[], T]) -> T:
         """Runs a read-decide-write command again when another writer got there first.
 
-        Writers racing on one stream (an account's slots) retry at once and collide again; a
-        short random pause that grows with each attempt spreads them out, so each gets its turn.
+        Writers racing on one stream (an account's slots) retry at once and collide again. The
+        first attempt runs freely (no cost when nobody races); a writer that lost retries only
+        while holding this process's retry lock, so losers here take turns instead of colliding
+        with each other, and a short random pause that grows with each attempt spreads them out
+        from writers in other processes.
         """
-        for attempt in range(_CONFLICT_RETRIES):
-            try:
-                return command()
-            except RecordConflictError:
-                if attempt == _CONFLICT_RETRIES - 1:
-                    raise
+        try:
+            return command()
+        except RecordConflictError:
+            pass
+        with self._retry_turn:
+            deadline = time.monotonic() + _CONFLICT_PATIENCE_S
+            attempt = 0
+            while True:
                 time.sleep(random.uniform(0, _CONFLICT_PAUSE_S * 2 ** min(attempt, 6)))
-        raise AssertionError("unreachable")
+                try:
+                    return command()
+                except RecordConflictError:
+                    if time.monotonic() > deadline:
+                        raise
+                attempt += 1
 
     def _get(self, cls: type[T], uuid: UUID, resource: str, public: str) -> T:
         try:
@@ -106,11 +125,66 @@ class Driftstack(Application[UUID]):
 
         return self._retrying(command)
 
-    def issue_key(self, account_id: str, scopes: list[str], name: str | None = None) -> tuple[ApiKey, str]:
+    def accounts(self) -> list[Account]:
+        """Every account, oldest first, read from the event store (a view may be behind the CLI)."""
+        return [self.get_account(ids.public_id(ids.ACCOUNT, e.originator_id)) for e in self._births(Account)]
+
+    def issue_key(
+        self,
+        account_id: str,
+        scopes: list[str],
+        name: str | None = None,
+        *,
+        lifetime: timedelta | None = None,
+        api_key_id: str | None = None,
+    ) -> tuple[ApiKey, str, int]:
+        """A new key on the account and its plaintext (shown once); `api_key_id` is the key that
+        minted it (None: the operator)."""
         self.get_account(account_id)
-        key, plaintext = ApiKey.issue(account_id=account_id, scopes=scopes, name=name)
-        self._save(key)
-        return key, plaintext
+        key, plaintext = ApiKey.issue(
+            account_id=account_id,
+            scopes=scopes,
+            name=name,
+            lifetime=lifetime,
+            now=now(),
+            api_key_id=api_key_id,
+        )
+        return key, plaintext, self._save(key)
+
+    def get_key(self, key_id: str, account_id: str | None = None) -> ApiKey:
+        """The key; one of another account (when `account_id` is named) is not found, as a missing one."""
+        uuid = ids.parse_public_id(ids.API_KEY, key_id)
+        if uuid is None:
+            raise NotFound("API key", key_id)
+        key = self._get(ApiKey, uuid, "API key", key_id)
+        if account_id is not None and key.account_id != account_id:
+            raise NotFound("API key", key_id)
+        return key
+
+    def revoke_key(
+        self, key_id: str, account_id: str | None = None, api_key_id: str | None = None
+    ) -> tuple[ApiKey, int]:
+        """Revokes the key (idempotent: 0 when it already was); `api_key_id` is the key that did it."""
+
+        def command() -> tuple[ApiKey, int]:
+            key = self.get_key(key_id, account_id)
+            if not key.revoke(api_key_id):
+                return key, 0
+            return key, self._save(key)
+
+        return self._retrying(command)
+
+    def keys_last_used(self, key_ids: list[str]) -> dict[str, datetime]:
+        return key_usage.last_used(self.recorder.datastore, key_ids)  # type: ignore[attr-defined]
+
+    def keys_of(self, account_id: str) -> list[ApiKey]:
+        """The account's keys, oldest first, read from the event store."""
+        self.get_account(account_id)
+        return [
+            self.get_key(ids.public_id(ids.API_KEY, e.originator_id))
+            for e in self._births(ApiKey)
+            if e.account_id == account_id  # type: ignore[attr-defined]
+        ]
 
     def find_key(self, plaintext: str) -> ApiKey | None:
         try:
@@ -125,11 +199,12 @@ class Driftstack(Application[UUID]):
         return self._get(Session, uuid, "session", ids.public_id(ids.SESSION, uuid))
 
     def create_session(
-        self, account_id: str, *, ready_on: str | None = None, **spec: Any
+        self, account_id: str, *, ready_on: dict[str, Any] | None = None, **spec: Any
     ) -> tuple[Session, int]:
         """Takes a concurrency slot on the account and records the session, atomically.
 
-        `ready_on` names the browser of a page already opened for it: the session is then
+        `ready_on` describes the page already opened for it (`become_ready`'s browser, engine,
+        engine_version, tap_kind): the session is then
         recorded ready in the same save.
         """
 
@@ -139,7 +214,7 @@ class Driftstack(Application[UUID]):
                 self.get_profile(account_id, spec["profile_id"])  # deleted or foreign: not found
             session = Session(account_id=account_id, **spec)
             if ready_on is not None:
-                session.become_ready(browser=ready_on, duration_ms=0)
+                session.become_ready(duration_ms=0, **ready_on)
             account.take_session_slot(session.public_id)
             return session, self._save(account, session)
 
@@ -312,14 +387,18 @@ class Driftstack(Application[UUID]):
     def _accounts_with_live_sessions(self) -> list[str]:
         # Every account stream's id; read from the event store itself, not a view, so a
         # restart never trusts a view that may still be catching up.
-        topic = f"{Account.__module__}:{Account.__qualname__}.Created"
-        accounts: list[str] = []
+        return [ids.public_id(ids.ACCOUNT, e.originator_id) for e in self._births(Account)]
+
+    def _births(self, cls: type[Aggregate]) -> list[Any]:
+        """The first event of every aggregate of `cls`, in the order they were created."""
+        topic = f"{cls.__module__}:{cls.__qualname__}.{_CREATED[cls]}"
+        found: list[Any] = []
         start = 1
         while True:
             batch = self.recorder.select_notifications(start=start, limit=1000, topics=[topic])
             if not batch:
-                return accounts
-            accounts.extend(ids.public_id(ids.ACCOUNT, UUID(str(n.originator_id))) for n in batch)
+                return found
+            found.extend(self.mapper.to_domain_event(n) for n in batch)
             start = batch[-1].id + 1
 
     # Profiles

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import logging
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -13,10 +14,16 @@ from . import logs
 from .application import Driftstack
 from .clock import iso
 from .domain.account import ROLES
+from .domain.api_key import ApiKey, parse_lifetime
 from .domain.errors import DomainError
 from .domain.tiers import TIERS
+from .drivers.base import Driver
+from .projections.accounts import stored_key_document, view_holds
 from .settings import Settings
-from .store import open_store
+from .store import NoStore, Store, open_store
+
+# How long `keys revoke` waits for a running service to refuse the key before saying it has not yet.
+REVOKE_WAIT_S = 5.0
 
 
 def _with_application(settings: Settings, command: Callable[[Driftstack], dict[str, Any]]) -> int:
@@ -44,6 +51,30 @@ def _account_json(account: Any) -> dict[str, Any]:
     }
 
 
+def listening_line(settings: Settings, store: Store, driver: Driver) -> str:
+    """What `serve` says first, once it listens: where, with which browser, on which store and data."""
+    host = f"[{settings.host}]" if ":" in settings.host else settings.host
+    engine = driver.description if driver.available else "none (sessions answer 503; see /healthz)"
+    data = f"{settings.data_dir}{' (new)' if store.created else ''}"
+    return (
+        f"driftstack: listening on http://{host}:{settings.port} · engine {engine} · "
+        f"store {store.describe()} · data {data}"
+    )
+
+
+def _init(settings: Settings) -> int:
+    store = open_store(settings, create=True)
+    secret = "DRIFTSTACK_SECRET_KEY" if settings.secret_key else str(settings.data_dir / "secret.key")
+    answer = {
+        "data_dir": str(settings.data_dir),
+        "store": store.describe(),
+        "secret_key": secret,
+        "created": store.created,
+    }
+    print(json.dumps(answer, indent=2))
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="driftstack", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -51,6 +82,12 @@ def _parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run the HTTP API")
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
+
+    commands.add_parser(
+        "init",
+        help="create the store (embedded PostgreSQL and secret key in DRIFTSTACK_DATA_DIR) "
+        "without serving; `serve` does it on its first start",
+    )
 
     accounts = commands.add_parser("accounts", help="create accounts and add team members")
     account_commands = accounts.add_subparsers(dest="action", required=True)
@@ -63,13 +100,23 @@ def _parser() -> argparse.ArgumentParser:
     member.add_argument("owner_id")
     member.add_argument("member_id")
     member.add_argument("--role", required=True, choices=list(ROLES))
+    account_commands.add_parser("list", help="every account, oldest first")
+    show = account_commands.add_parser("show", help="one account")
+    show.add_argument("account_id")
 
-    keys = commands.add_parser("keys", help="issue API keys")
+    keys = commands.add_parser("keys", help="issue, list and revoke API keys")
     key_commands = keys.add_subparsers(dest="action", required=True)
     key_create = key_commands.add_parser("create")
     key_create.add_argument("account_id")
     key_create.add_argument("--scopes", required=True, help="comma-separated: read,write,admin")
     key_create.add_argument("--name")
+    key_create.add_argument(
+        "--expires-in", help="a lifetime: minutes, hours or days (90m, 12h, 30d); default: until revoked"
+    )
+    key_list = key_commands.add_parser("list", help="an account's keys, oldest first (never a secret)")
+    key_list.add_argument("account_id")
+    key_revoke = key_commands.add_parser("revoke", help="the key answers 401 from then on")
+    key_revoke.add_argument("key_id")
 
     webhooks = commands.add_parser("webhooks", help="deliver webhooks")
     webhook_commands = webhooks.add_subparsers(dest="action", required=True)
@@ -89,23 +136,55 @@ def _rebuild_views(settings: Settings) -> int:
     from .projections.rebuild import rebuild_views
     from .store import start_embedded_postgres
 
-    url = settings.database_url or start_embedded_postgres(settings.data_dir)
+    url = settings.database_url or start_embedded_postgres(settings.data_dir).url
     dropped = rebuild_views(url)
     note = "the next start replays every event into the views"
     print(json.dumps({"dropped": dropped, "note": note}, indent=2))
     return 0
 
 
+def _log_level(command: str, level: str) -> str:
+    """The service and a dispatcher log as configured; a one-shot command answers on stdout and
+    says on stderr only what went wrong (DRIFTSTACK_LOG_LEVEL=debug still shows everything)."""
+    if command in {"serve", "webhooks"} or level == "debug":
+        return level
+    return level if logging.getLevelName(level.upper()) >= logging.WARNING else "warning"
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     settings = Settings.from_env()
-    logs.configure(settings.log_level, settings.log_json)
+    logs.configure(_log_level(args.command, settings.log_level), settings.log_json)
     if args.command == "serve":
+        from .addresses import InvalidAllowance
         from .app import serve
+        from .egress import InvalidProxies, build_egress
 
         overrides = {k: v for k, v in {"host": args.host, "port": args.port}.items() if v is not None}
-        serve(dataclasses.replace(settings, **overrides))
-        return 0
+        serving = dataclasses.replace(settings, **overrides)
+        try:
+            build_egress(serving)  # a setting that says nothing stops the start, before anything is made
+        except InvalidAllowance as e:
+            print(f"driftstack: DRIFTSTACK_EGRESS_ALLOW: {e}", file=sys.stderr)
+            return 2
+        except InvalidProxies as e:
+            print(f"driftstack: {e}", file=sys.stderr)
+            return 2
+
+        def announce(store: Store, driver: Driver) -> None:
+            print(listening_line(serving, store, driver), file=sys.stderr, flush=True)
+
+        return serve(serving, on_listening=announce)
+    try:
+        return _command(args, settings)
+    except NoStore as e:
+        print(f"driftstack: {e}", file=sys.stderr)
+        return 1
+
+
+def _command(args: argparse.Namespace, settings: Settings) -> int:
+    if args.command == "init":
+        return _init(settings)
     if args.command == "accounts" and args.action == "create":
         return _with_application(
             settings,
@@ -124,22 +203,50 @@ def main(argv: list[str] | None = None) -> int:
         return _with_application(
             settings, lambda app: _account_json(app.add_member(args.owner_id, args.member_id, args.role))
         )
-
-    def issue(app: Driftstack) -> dict[str, Any]:
-        key, plaintext = app.issue_key(
-            args.account_id, [s.strip() for s in args.scopes.split(",") if s.strip()], args.name
+    if args.command == "accounts" and args.action == "list":
+        return _with_application(
+            settings, lambda app: {"data": [_account_json(account) for account in app.accounts()]}
         )
-        return {
-            "id": f"key_{key.id}",
-            "key": plaintext,
-            "account_id": key.account_id,
-            "scopes": key.scopes,
-            "name": key.name,
-            "created_at": iso(key.created_on),
-            "note": "the key is shown once; only its SHA-256 hash is stored",
-        }
+    if args.command == "accounts" and args.action == "show":
+        return _with_application(settings, lambda app: _account_json(app.get_account(args.account_id)))
+    if args.action == "list":
+        return _with_application(settings, lambda app: _keys_json(app, app.keys_of(args.account_id)))
+    if args.action == "revoke":
+        return _with_application(settings, lambda app: _revoke(app, args.key_id))
+    return _with_application(settings, lambda app: _issue(app, args))
 
-    return _with_application(settings, issue)
+
+def _issue(app: Driftstack, args: argparse.Namespace) -> dict[str, Any]:
+    lifetime = parse_lifetime(args.expires_in) if args.expires_in is not None else None
+    scopes = [s.strip() for s in args.scopes.split(",") if s.strip()]
+    key, plaintext, _ = app.issue_key(args.account_id, scopes, args.name, lifetime=lifetime)
+    return {
+        **stored_key_document(key),
+        "key": plaintext,
+        "note": "the key is shown once; only its SHA-256 hash is stored",
+    }
+
+
+def _revoke(app: Driftstack, key_id: str) -> dict[str, Any]:
+    """Revokes, then waits (a few seconds at most) until the service's accounts view refuses it."""
+    key, nid = app.revoke_key(key_id)
+    # Revoked before: wait for everything stored so far, that revocation included.
+    nid = nid or app.recorder.max_notification_id() or 0
+    applied = view_holds(app.recorder.datastore, nid, REVOKE_WAIT_S)  # type: ignore[attr-defined]
+    [shown] = _keys_json(app, [key])["data"]
+    if applied:
+        return {**shown, "in_effect": True}
+    return {
+        **shown,
+        "in_effect": False,
+        "note": "no running service has applied the revocation yet: a running one refuses the key once "
+        "it does, and a service starting applies it before it serves",
+    }
+
+
+def _keys_json(app: Driftstack, keys: list[ApiKey]) -> dict[str, Any]:
+    used = app.keys_last_used([f"key_{key.id}" for key in keys])
+    return {"data": [stored_key_document(key, used.get(f"key_{key.id}")) for key in keys]}
 
 
 if __name__ == "__main__":

@@ -5,7 +5,26 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from .projections.progress import Progress
+from .projections.progress import Progress, Stall
+
+
+class ViewLagging(Exception):
+    """A view does not hold the account's last write within the read's bound: answering from it
+    would show the account as it was before (a resource just created would be "not found")."""
+
+    def __init__(self, view: str, position: int, wanted: int, stall: Stall | None) -> None:
+        why = (
+            f"it cannot apply event {stall.notification_id}"
+            if stall is not None and stall.cause == "event"
+            else "it has not caught up yet"
+        )
+        super().__init__(
+            f"the write is stored, but view {view} holds events up to {position} and the write is"
+            f" event {wanted}: {why}; retry the read shortly"
+        )
+        self.view = view
+        self.position = position
+        self.wanted = wanted
 
 
 class ReadYourWrites:
@@ -13,7 +32,8 @@ class ReadYourWrites:
 
     Writers never wait for a view, so a write costs only its append. A write still being
     appended (an action's event, recorded after its answer) is noted as pending: reads of
-    its account wait for the append first, then for the view.
+    its account wait for the append first, then for the view; a view that does not hold the
+    write within `timeout_s` (or is stuck on an event before it) fails the read with ViewLagging.
     """
 
     def __init__(self, timeout_s: float = 5.0) -> None:
@@ -43,5 +63,5 @@ class ReadYourWrites:
             # A failed append is logged where it failed; the read goes on with what is stored.
             await asyncio.wait(list(pending), timeout=self._timeout_s)
         mark = self._marks.get(account_id, 0)
-        if mark:
-            await progress.reached(mark, self._timeout_s)
+        if mark and not await progress.reached(mark, self._timeout_s):
+            raise ViewLagging(progress.name, progress.position, mark, progress.stall)

@@ -10,7 +10,7 @@ from uuid import UUID
 
 from .domain.archetypes import Archetype
 from .domain.behavior import Pacing
-from .drivers.base import Page
+from .drivers.base import Driver, Page
 
 
 @dataclass(eq=False)
@@ -27,11 +27,17 @@ class LiveSession:
     pacing: Pacing | None
     idle_timeout_s: float
     profile_id: str | None = None  # the profile whose browser state it starts with and writes back
+    proxy: str | None = None  # the operator's upstream proxy its traffic goes through, by name
+    driver: Driver | None = None  # the engine its browser runs on
+    viewport: tuple[int, int] | None = None  # CSS pixels, instead of the persona's
     page: Page | None = None
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     settled: asyncio.Event = field(default_factory=asyncio.Event)  # ready or failed
     failure: str | None = None
     recording: asyncio.Future[None] | None = None  # the last action event still being stored
+    location: tuple[str, str] | None = None  # the (url, title) last recorded for the page
+    location_version: int = 0  # how many times `location` was recorded
+    following: asyncio.Lock = field(default_factory=asyncio.Lock)  # one self-move reading at a time
     last_activity: float = field(default_factory=time.monotonic)
     rng: random.Random = field(default_factory=random.Random)
 
@@ -42,6 +48,11 @@ class LiveSession:
     @property
     def busy(self) -> bool:
         return self.lock.locked()
+
+    def located(self, where: tuple[str, str]) -> None:
+        """Where the page was just recorded to be."""
+        self.location = where
+        self.location_version += 1
 
     def touch(self) -> None:
         self.last_activity = time.monotonic()

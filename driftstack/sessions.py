@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -20,11 +21,13 @@ from .domain import ids
 from .domain.archetypes import Archetype
 from .domain.archetypes import resolve as resolve_archetype
 from .domain.behavior import BEHAVIORS
-from .domain.errors import NotFound, SessionGone, SessionTimedOut, ValidationFailed
+from .domain.errors import Conflict, DomainError, NotFound, SessionGone, SessionTimedOut
 from .domain.profile import ProfileBusy
 from .domain.session import IDLE_TIMEOUT, LIVE, Session
 from .domain.tiers import TIERS
-from .drivers.base import Driver, DriverError, DriverUnavailable, NavigationResult, Page
+from .drivers.base import Driver, DriverError, DriverUnavailable, NavigationResult, Page, Reason
+from .drivers.engines import Engines
+from .egress import Egress, Ledger, NavigationRefused
 from .live import LiveSession, LiveSessions
 from .projections.progress import Progress
 from .projections.sessions import SessionsReader, new_session_document
@@ -41,6 +44,13 @@ STATE_HTML_CAP = 4 * 1024 * 1024
 PROFILE_POLL_S = 0.1
 # Reading cookies, localStorage and IndexedDB back before the browser closes.
 STATE_READ_TIMEOUT_S = 10.0
+# How long a failed action waits to read where the page is: an error page lands at once.
+FAILURE_LOCATE_MS = 2_000
+# A failed navigation whose reason the browser knows itself; for the others (an empty answer, a failed
+# tunnel) the egress that made the connection knows better.
+_ENGINE_KNOWS_WHY = frozenset({Reason.TIMEOUT, Reason.TLS_FAILED, Reason.BLOCKED, Reason.TOO_MANY_REDIRECTS})
+# A failure after which there is no page left to read.
+PAGE_GONE = frozenset({Reason.PAGE_CLOSED, Reason.BROWSER_CRASHED, Reason.UNAVAILABLE})
 
 
 class _Abandoned(Exception):
@@ -61,6 +71,10 @@ class NewSession:
     metadata: dict[str, Any] | None
     behavioral_profile: str | None
     profile_id: str | None = None
+    proxy: str | None = None  # the name of the operator's upstream proxy its traffic goes through
+    engine: str | None = None  # the browser engine it asks for; None: the service's default
+    initial_url: str | None = None  # navigated right after ready, by the creating key
+    viewport: tuple[int, int] | None = None  # CSS pixels, instead of the persona's
 
 
 @dataclass(frozen=True)
@@ -92,12 +106,21 @@ class WaitFor:
     timeout_ms: int | None = None
     duration_ms: int | None = None
 
+    @property
+    def sleep_ms(self) -> int:
+        """How long a `duration` wait sleeps: `duration_ms`, else `timeout_ms` (seed 000's wait
+        body names only `timeout_ms`, and for a duration that is how long to wait)."""
+        if self.duration_ms is not None:
+            return self.duration_ms
+        return self.timeout_ms or 0
+
 
 class SessionService:
     def __init__(
         self,
         app: Driftstack,
-        driver: Driver,
+        driver: Engines,
+        egress: Egress,
         reader: SessionsReader,
         progress: Progress,
         consistency: ReadYourWrites,
@@ -105,6 +128,7 @@ class SessionService:
     ) -> None:
         self._app = app
         self._driver = driver
+        self.egress = egress
         self._reader = reader
         self._progress = progress
         self._consistency = consistency
@@ -113,6 +137,7 @@ class SessionService:
         self._executor = ThreadPoolExecutor(max_workers=8, thread_name_prefix="app")
         self._tasks: set[asyncio.Task[Any]] = set()
         self._reaper: asyncio.Task[None] | None = None
+        self.stopping = False
 
     # Running
 
@@ -136,11 +161,32 @@ class SessionService:
             log.warning("sessions.failed_after_restart", count=len(failed), session_ids=failed)
         self._reaper = asyncio.create_task(self._reap_idle())
 
-    async def stop(self) -> None:
+    async def end_all(self) -> int:
+        """Ends every live session `destroyed` (`service_stopped`), each profile's browser state
+        written back, and refuses new ones; returns the notification id of the last end recorded.
+
+        All at once: each end reads its browser's state (up to STATE_READ_TIMEOUT_S), and a stop
+        should take about as long as the slowest one, not their sum.
+        """
+        self.stopping = True
         if self._reaper is not None:
             self._reaper.cancel()
-        for live in self.live.all():
-            await self._end(live.uuid, lambda s: s.destroy("service_stopped", None))
+        last = 0
+        while ending := self.live.all():  # a create under way when the stop began adds one late
+            ended = await asyncio.gather(
+                *(self._end(live.uuid, lambda s: s.destroy("service_stopped", None)) for live in ending),
+                return_exceptions=True,
+            )
+            for live, result in zip(ending, ended, strict=True):
+                if isinstance(result, BaseException):
+                    log.error("session.stop_failed", session_id=live.public_id, error=repr(result))
+                    self.live.pop(live.uuid)  # the next start errors it (`service_restarted`)
+                else:
+                    last = max(last, result)
+        return last
+
+    async def stop(self) -> None:
+        await self.end_all()
         for task in list(self._tasks):
             task.cancel()
         self._executor.shutdown(wait=False, cancel_futures=True)
@@ -148,22 +194,24 @@ class SessionService:
     # Create, read, destroy
 
     async def create(self, who: Principal, spec: NewSession, *, wait: bool) -> dict[str, Any]:
-        if not self._driver.available:
-            raise self._driver.failure or DriverUnavailable("no browser is available")
+        if self.stopping:
+            raise DriverUnavailable("the service is stopping", hint="create it again once it is back")
+        driver = await self._driver.choose(spec.engine)
         archetype = resolve_archetype(spec.archetype)
+        self.egress.upstream(spec.proxy)  # an unknown name is refused before anything is recorded
         if spec.profile_id is not None:
             archetype = await self._profile_archetype(who, spec.profile_id, spec.archetype)
         # A client waiting for `ready` gets a page opened ahead when one waits: the session is
         # recorded created and ready in one save, with no browser work left to do.
         relay = _CrashRelay(self)
         warm = None
-        if wait and spec.profile_id is None:
-            warm = self._driver.take_opened(archetype, on_crash=relay)
+        if wait and spec.profile_id is None and spec.viewport is None:
+            warm = driver.take_opened(archetype, on_crash=relay)
         try:
             session, nid = await self._call(
                 self._app.create_session,
                 who.account_id,
-                ready_on=self._driver.description if warm is not None else None,
+                ready_on=_ready_on(driver, warm) if warm is not None else None,
                 api_key_id=who.api_key_id,
                 archetype=archetype.slug,
                 purpose=spec.purpose,
@@ -186,16 +234,25 @@ class SessionService:
             pacing=BEHAVIORS.get(spec.behavioral_profile or ""),
             idle_timeout_s=idle,
             profile_id=spec.profile_id,
+            proxy=spec.proxy,
+            driver=driver,
+            viewport=spec.viewport,
         )
         self.live.add(live)
         log.info("session.created", session_id=live.public_id, account_id=who.account_id)
         if warm is not None:
-            live.page = warm
+            self._holds(live, warm)
             live.settled.set()
             relay.deliver_to(live)
             log.info("session.ready", session_id=live.public_id, ms=0, warm=True)
         else:
             self._spawn(self._provision(live))
+        if spec.initial_url is not None:
+            going = self._go_first(who, live, spec.initial_url)
+            if not wait:
+                self._spawn(going)
+            else:
+                await going
         if wait:
             await self._settled(live)
             return await self.get(who, live.public_id)
@@ -203,13 +260,23 @@ class SessionService:
             session_id=session.id, created_at=session.created_on, **_created_fields(session)
         )
 
+    async def _go_first(self, who: Principal, live: LiveSession, url: str) -> None:
+        """The create's `initial_url`: navigated once the session is ready, as the creating key would; a
+        failure is recorded like any failed navigation and leaves the session ready."""
+        await self._settled(live)
+        if live.page is None:
+            return  # it never became ready: its end says why
+        with contextlib.suppress(DriverError, DomainError):  # recorded where it failed; nothing to answer
+            await self.navigate(who, live.public_id, url, "load", None)
+
     async def _profile_archetype(self, who: Principal, profile_id: str, asked: str) -> Archetype:
         """A session on a profile runs as the profile's archetype, which never changes."""
         profile = await self._call(self._app.get_profile, who.account_id, profile_id)
         if asked != "default" and asked != profile.archetype:
-            raise ValidationFailed(
-                "archetype",
-                f"a session on {profile_id} runs as its archetype {profile.archetype}; omit archetype",
+            # A well-formed request that the profile's state refuses: a conflict, not a malformed body.
+            raise Conflict(
+                f"archetype: a session on {profile_id} runs as its archetype {profile.archetype}; "
+                "omit archetype"
             )
         return resolve_archetype(profile.archetype)
 
@@ -221,9 +288,11 @@ class SessionService:
                 state = await self._hold_profile(live, live.profile_id)
             except _Abandoned:
                 return
+        driver = live.driver or self._driver
         try:
-            page = await self._driver.open(
+            page = await driver.open(
                 live.archetype,
+                viewport=live.viewport,
                 storage_state=state,
                 on_crash=lambda reason: self._spawn(self._crashed(live, reason)),
             )
@@ -232,12 +301,12 @@ class SessionService:
             await self._end(live.uuid, lambda s: s.fail("provisioning_failed", failure))
             return
         ms = _ms_since(started)
-        live.page = page
+        self._holds(live, page)
         try:
             nid = await self._call(
                 self._app.update_session,
                 live.uuid,
-                lambda s: s.become_ready(browser=self._driver.description, duration_ms=ms),
+                lambda s: s.become_ready(duration_ms=ms, **_ready_on(driver, page)),
             )
         except SessionGone:  # destroyed while its browser was starting
             await page.close()
@@ -247,6 +316,12 @@ class SessionService:
             live.settled.set()
         self._consistency.wrote(live.account_id, nid)
         log.info("session.ready", session_id=live.public_id, ms=ms)
+
+    def _holds(self, live: LiveSession, page: Page) -> None:
+        """The session's page from now on: its traffic is the session's, its moves are followed."""
+        self.egress.bind(page.route, live.public_id, live.proxy)
+        live.page = page
+        self._follow_moves(live)
 
     async def _hold_profile(self, live: LiveSession, profile_id: str) -> dict[str, Any] | None:
         """Waits (in `creating`) until no other live session holds the profile, then holds it.
@@ -319,6 +394,16 @@ class SessionService:
             rows = [r for r in rows if r["status"] == "ready"]
         return rows
 
+    async def network(self, who: Principal, session_id: str, *, after: int, limit: int) -> dict[str, Any]:
+        """What the egress carried for the session (held by this process): `limit + 1` entries after
+        `after`, oldest first, and the totals. Another account's session is not found."""
+        await self.get(who, session_id)
+        ledger = self.egress.ledger(session_id)
+        if ledger is None:
+            return {"rows": [], "totals": Ledger().totals()}
+        rows = [{**r.document(), "_key": r.seq} for r in ledger.records(after=after, limit=limit)]
+        return {"rows": rows, "totals": ledger.totals()}
+
     def _with_live_status(self, doc: dict[str, Any], uuid: UUID) -> dict[str, Any]:
         live = self.live.get(uuid)
         if live is not None and live.busy and doc["status"] == "ready":
@@ -334,9 +419,10 @@ class SessionService:
                 raise NotFound("session", session_id)
         await self._end(uuid, lambda s: s.destroy("client_request", who.api_key_id))
 
-    async def _end(self, uuid: UUID, end: Callable[[Session], bool]) -> None:
+    async def _end(self, uuid: UUID, end: Callable[[Session], bool]) -> int:
         """Reads back the profile's browser state, records the end (destroyed or errored), frees
-        the slot and the profile, then closes the browser."""
+        the slot and the profile, then closes the browser; returns the end's notification id
+        (0: it had already ended)."""
         ending = self.live.get(uuid)
         if ending is not None and ending.recording is not None:
             await asyncio.wait([ending.recording])  # its actions are recorded before its end
@@ -349,6 +435,7 @@ class SessionService:
                 self._consistency.wrote(live.account_id, nid)
             if live.page is not None:
                 await live.page.close()
+        return nid
 
     async def _state_to_keep(self, live: LiveSession | None) -> dict[str, Any] | None:
         """The browser state to write back to the session's profile; None keeps the previous one
@@ -364,6 +451,31 @@ class SessionService:
     async def _crashed(self, live: LiveSession, reason: str) -> None:
         log.warning("session.browser_crashed", session_id=live.public_id, reason=reason)
         await self._end(live.uuid, lambda s: s.fail("browser_crashed", reason))
+
+    def _follow_moves(self, live: LiveSession) -> None:
+        assert live.page is not None
+        live.page.follow_moves(lambda: self._spawn(self._page_moved(live)))
+
+    async def _page_moved(self, live: LiveSession) -> None:
+        """Records where the page landed when it moved by itself (its own script, a timed
+        redirect), so the session says where the page is between actions too.
+
+        Reads in the order the page moved, one at a time, after any action under way, without
+        holding the action lock (the session is not `busy` for it); a reading an action overtook
+        is dropped, as that action records where it left the page.
+        """
+        async with live.following:
+            if live.busy:
+                async with live.lock:  # no await inside: never observed as busy
+                    pass
+            if self.live.get(live.uuid) is not live or live.page is None:
+                return
+            seen = live.location_version
+            where = await live.page.location(timeout_ms=self._settings.action_timeout_ms)
+            if live.busy or live.location_version != seen or where == live.location:
+                return
+            live.located(where)
+            self._record_after(live, lambda s: s.record_page_moved(*where))
 
     async def _reap_idle(self) -> None:
         while True:
@@ -394,7 +506,7 @@ class SessionService:
             raise SessionTimedOut(session_id, doc["status"], doc["reason"])
         if doc["status"] not in LIVE:
             raise SessionGone(session_id, doc["status"], doc["reason"])
-        raise DriverError("unavailable", f"session {session_id} is not held by this node")
+        raise DriverError.of(Reason.UNAVAILABLE, f"act on session {session_id}")
 
     async def _act(
         self,
@@ -414,11 +526,23 @@ class SessionService:
                 assert live.page is not None
                 result = await run(live, live.page)
             except DriverError as e:
-                ms, reason, error = _ms_since(started), e.reason, str(e)
+                ms, reason, detail = _ms_since(started), e.reason.value, e.detail
+                url, title = await _where_after(live.page, e)
+                if url is not None and title is not None:
+                    live.located((url, title))
                 live.touch()
+                log.info(
+                    "session.action_failed",
+                    session_id=live.public_id,
+                    action=action,
+                    reason=reason,
+                    engine_message=e.engine_message,
+                )
                 self._record_after(
                     live,
-                    lambda s: s.record_failure(who.api_key_id, action, details, reason, error, ms),
+                    lambda s: s.record_failure(
+                        who.api_key_id, action, details, reason, detail, ms, url=url, title=title
+                    ),
                 )
                 raise
             ms = _ms_since(started)
@@ -465,7 +589,23 @@ class SessionService:
         self, who: Principal, session_id: str, url: str, wait_until: str, timeout_ms: int | None
     ) -> dict[str, Any]:
         async def run(live: LiveSession, page: Page) -> NavigationResult:
-            return await page.navigate(url, wait_until=wait_until, timeout_ms=self._timeout(timeout_ms))
+            ledger = self.egress.ledger(live.public_id)
+            since = ledger.last_seq if ledger is not None else 0
+            try:
+                result = await page.navigate(url, wait_until=wait_until, timeout_ms=self._timeout(timeout_ms))
+            except DriverError as failure:
+                explained = failure if ledger is None else _as_the_egress_saw_it(failure, ledger, since, url)
+                if explained is failure:
+                    raise
+                raise explained from failure
+            refused = ledger.refused_for(since, result.url) if ledger is not None else None
+            if refused is not None:
+                # A browser that shows its error page without a word (a remote endpoint's, which has no
+                # side channel) lands on the refused address itself.
+                live.located((result.url, ""))
+                raise NavigationRefused(f"navigate to {url}", refused)
+            live.located((result.url, result.title))
+            return result
 
         def record(s: Session, r: NavigationResult, ms: int) -> None:
             s.record_navigation(who.api_key_id, url, wait_until, r.url, r.title, r.http_status, ms)
@@ -502,7 +642,7 @@ class SessionService:
             session_id,
             "interact",
             details,
-            _then_locate(run),
+            _then_locate(run, timeout),
             lambda s, where, ms: s.record_interaction(who.api_key_id, details, where[0], where[1], ms),
         )
         return {"status": "ready", "type": it.type, "duration_ms": ms}
@@ -516,7 +656,7 @@ class SessionService:
             elif w.kind == "navigation":
                 await page.wait_for_navigation(timeout_ms=timeout)
             else:
-                await asyncio.sleep((w.duration_ms or 0) / 1000)
+                await asyncio.sleep(w.sleep_ms / 1000)
 
         details = {k: v for k, v in vars(w).items() if v is not None}
         _, ms = await self._act(
@@ -524,7 +664,7 @@ class SessionService:
             session_id,
             "wait",
             details,
-            _then_locate(run),
+            _then_locate(run, timeout),
             lambda s, where, ms: s.record_wait(who.api_key_id, details, where[0], where[1], ms),
         )
         return {"status": "ready", "kind": w.kind, "duration_ms": ms}
@@ -532,6 +672,7 @@ class SessionService:
     async def state(self, who: Principal, session_id: str) -> dict[str, Any]:
         async def run(live: LiveSession, page: Page) -> dict[str, Any]:
             st = await page.state()
+            live.located((st.url, st.title))
             html = st.html.encode()
             truncated = len(html) > STATE_HTML_CAP
             return {
@@ -550,7 +691,9 @@ class SessionService:
             "state",
             {},
             run,
-            lambda s, r, ms: s.record_state_read(who.api_key_id, r["url"], r["byte_size"], ms),
+            lambda s, r, ms: s.record_state_read(
+                who.api_key_id, r["url"], r["byte_size"], ms, title=r["title"]
+            ),
         )
         return {**result, "duration_ms": ms}
 
@@ -575,14 +718,11 @@ class SessionService:
             run,
             lambda s, d, ms: s.record_capture(who.api_key_id, kind, full_page, len(d), ms),
         )
-        if kind == "dom_snapshot":
-            payload, encoding = data.decode(), "utf-8"
-        else:
-            payload, encoding = base64.b64encode(data).decode(), "base64"
+        # Seed 001: captures are inline base64 bytes, every kind (the DOM snapshot is UTF-8 HTML).
         return {
             "kind": kind,
-            "data": payload,
-            "encoding": encoding,
+            "data": base64.b64encode(data).decode(),
+            "encoding": "base64",
             "byte_size": len(data),
             "duration_ms": ms,
         }
@@ -608,15 +748,52 @@ class _CrashRelay:
 
 
 def _then_locate(
-    run: Callable[[LiveSession, Page], Awaitable[None]],
+    run: Callable[[LiveSession, Page], Awaitable[None]], timeout_ms: int
 ) -> Callable[[LiveSession, Page], Awaitable[tuple[str, str]]]:
-    """The action, then where the page is afterwards (url, title)."""
+    """The action, then where the page is once what it started has landed (url, title): a tap
+    that submits a form, a key that follows a link, a page that redirects while a wait runs."""
 
     async def located(live: LiveSession, page: Page) -> tuple[str, str]:
         await run(live, page)
-        return await page.location()
+        where = await page.location(timeout_ms=timeout_ms)
+        live.located(where)
+        return where
 
     return located
+
+
+async def _where_after(page: Page | None, failure: DriverError) -> tuple[str | None, str | None]:
+    """Where the page is after a failed action (after a failed navigation: the URL that failed);
+    (None, None) when there is no page left to read."""
+    if page is None or failure.reason in PAGE_GONE:
+        return None, None
+    return await page.location(timeout_ms=FAILURE_LOCATE_MS)
+
+
+def _as_the_egress_saw_it(failure: DriverError, ledger: Ledger, since: int, url: str) -> DriverError:
+    """A failed navigation as the egress saw it: refused (its document, or a redirect hop on the way), or
+    why the connection could not be made (the browser sees only that its proxy gave up)."""
+    if failure.reason in _ENGINE_KNOWS_WHY:
+        return failure
+    refused = ledger.refused_after(since)
+    if refused is not None:
+        return NavigationRefused(f"navigate to {url}", refused)
+    failed = ledger.failed_after(since, url)
+    if failed is not None and failed.error in {r.value for r in Reason}:
+        return DriverError.of(
+            Reason(failed.error), f"navigate to {url}", engine_message=failure.engine_message
+        )
+    return failure
+
+
+def _ready_on(driver: Driver, page: Page) -> dict[str, Any]:
+    """What the session's ready event records of the browser it got."""
+    return {
+        "browser": driver.description,
+        "engine": page.engine,
+        "engine_version": page.engine_version,
+        "tap_kind": page.tap_kind,
+    }
 
 
 def _check_cap(kind: str, data: bytes, limit: int) -> None:

@@ -64,13 +64,25 @@ def _with_dbname(url: str, name: str) -> str:
     return urlunsplit(parts._replace(path=f"/{name}"))
 
 
+# The engines the suite proves a story on: Chromium (Playwright) and real WebKit (WebKitGTK over WebDriver).
+BOTH_ENGINES = pytest.mark.parametrize("engine", ["chromium", "webkit"], indirect=True)
+
+
 @pytest.fixture
-def settings(database_url: str, tmp_path: Any) -> Settings:
+def engine(request: pytest.FixtureRequest) -> str:
+    """The browser engine of the test's service: Chromium unless the test is parametrized with BOTH_ENGINES."""
+    return str(getattr(request, "param", "chromium"))
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Any, site: str, engine: str) -> Settings:
+    # The egress opens exactly the test pages' port: the rest of loopback stays refused, as in production.
     return Settings(
+        egress_allow=(site.removeprefix("http://"),),
         database_url=database_url,
         data_dir=tmp_path / "data",
         secret_key=base64.b64encode(secrets.token_bytes(32)).decode(),
-        browser="chromium",
+        browser=engine,
         browser_executable=chromium_path(),
         node_id=f"test-{secrets.token_hex(4)}",
         log_json=True,
@@ -150,7 +162,7 @@ class Harness:
         return f"acc_{account.id}"
 
     async def key(self, account_id: str, scopes: str = "read,write") -> str:
-        _, plaintext = await asyncio.to_thread(self.application.issue_key, account_id, scopes.split(","))
+        _, plaintext, _ = await asyncio.to_thread(self.application.issue_key, account_id, scopes.split(","))
         return plaintext
 
     async def client(self, tier: str = "api_starter", scopes: str = "read,write", **caps: Any) -> Api:
@@ -202,3 +214,15 @@ async def site(aiohttp_server: Any) -> str:
     """Base URL of the test pages, served on 127.0.0.1."""
     server = await aiohttp_server(site_app(), host="127.0.0.1")
     return f"http://127.0.0.1:{server.port}"
+
+
+@pytest.fixture
+async def servers(database_url: str, settings: Settings, tmp_path: Any) -> AsyncIterator[Any]:
+    """Real `driftstack serve` processes on the test's database, stopped at the end."""
+    from .e2e.servers import Servers  # it imports this module: not at the top
+
+    started = Servers(database_url, settings.secret_key or "", tmp_path, settings.egress_allow)
+    try:
+        yield started
+    finally:
+        await asyncio.to_thread(started.stop_all)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from aiohttp import web
 
 FORM = """<!doctype html><html><head><title>Form</title>
@@ -62,6 +64,20 @@ open.onerror = () => finish('none');
 </script></body></html>"""
 
 
+# A form posted with a tap, answered slowly: the tap returns while the page is still on its way.
+SIGNUP = """<!doctype html><html><head><title>Sign up</title></head><body>
+<form action="/welcome" method="get"><input id="who" name="who" value="ada">
+<button id="send" type="submit">send</button></form>
+<a id="nowhere" href="http://nonexistent.invalid/">nowhere</a></body></html>"""
+
+
+async def _welcome(request: web.Request) -> web.Response:
+    await asyncio.sleep(0.3)  # the site's pace, so the navigation a tap starts is seen in flight
+    who = request.query.get("who", "")
+    page = f"<!doctype html><title>Welcome {who}</title><p id='welcome'>welcome</p>"
+    return web.Response(text=page, content_type="text/html")
+
+
 async def _login(request: web.Request) -> web.Response:
     user = request.query.get("user", "anon")
     response = web.Response(text=LOGIN, content_type="text/html")
@@ -72,6 +88,28 @@ async def _login(request: web.Request) -> web.Response:
 async def _whoami(request: web.Request) -> web.Response:
     cookie = request.cookies.get("sid", "none")
     return web.Response(text=WHOAMI.replace("{cookie}", cookie), content_type="text/html")
+
+
+# What the page can tell about the engine under it, whatever the user agent says, and the headers the
+# server received. `#done` appears once written.
+ENGINE = """<!doctype html><html><head><title>Engine</title>
+<meta name="viewport" content="width=device-width"></head><body>
+<p id="sec-ch-ua">{sec_ch_ua}</p><p id="agent">{agent}</p><pre id="tells"></pre>
+<script>
+const stack = (() => { try { throw new Error('x'); } catch (e) { return String(e.stack); } })();
+document.getElementById('tells').textContent = JSON.stringify({
+  v8_stack: stack.includes('    at '), window_chrome: typeof window.chrome !== 'undefined',
+  touch_events: 'ontouchstart' in window, width: innerWidth, height: innerHeight, dpr: devicePixelRatio,
+  platform: navigator.platform, max_touch_points: navigator.maxTouchPoints, vendor: navigator.vendor,
+  webkit_handlers: typeof window.webkit !== 'undefined'});
+const d = document.createElement('p'); d.id = 'done'; d.textContent = 'done'; document.body.appendChild(d);
+</script></body></html>"""
+
+
+async def _engine(request: web.Request) -> web.Response:
+    page = ENGINE.replace("{sec_ch_ua}", request.headers.get("sec-ch-ua", "absent"))
+    page = page.replace("{agent}", request.headers.get("User-Agent", ""))
+    return web.Response(text=page, content_type="text/html")
 
 
 def _html(body: str) -> web.RequestHandler:
@@ -90,4 +128,7 @@ def site_app() -> web.Application:
     app.router.add_get("/cookie", _html(COOKIE))
     app.router.add_get("/login", _login)
     app.router.add_get("/whoami", _whoami)
+    app.router.add_get("/signup", _html(SIGNUP))
+    app.router.add_get("/welcome", _welcome)
+    app.router.add_get("/engine", _engine)
     return app

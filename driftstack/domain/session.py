@@ -34,8 +34,23 @@ class Session(Aggregate):
         node: str
 
     class Provisioned(Aggregate.Event):
+        """v2 adds the `engine` it runs on, its `engine_version` and what a tap is there (`tap_kind`:
+        touch | click); v1 events name the engine in `browser` ("Playwright chromium (…)")."""
+
         browser: str
         duration_ms: int
+        engine: str | None
+        engine_version: str | None
+        tap_kind: str | None
+
+        class_version = 2
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            named = [e for e in ("webkit", "chromium", "firefox") if e in state.get("browser", "").lower()]
+            state["engine"] = named[0] if named else None
+            state["engine_version"] = None
+            state["tap_kind"] = None
 
     class Destroyed(Aggregate.Event):
         reason: str
@@ -69,10 +84,19 @@ class Session(Aggregate):
         duration_ms: int
 
     class StateRead(Aggregate.Event):
+        """v2 adds `title`, so the session shows the title the state read saw (None in v1)."""
+
         api_key_id: str
         url: str
         byte_size: int
         duration_ms: int
+        title: str | None
+
+        class_version = 2
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["title"] = None
 
     class Captured(Aggregate.Event):
         api_key_id: str
@@ -82,12 +106,31 @@ class Session(Aggregate):
         duration_ms: int
 
     class ActionFailed(Aggregate.Event):
+        """v2 adds `url` and `title`: where the page is after the failure (after a failed
+        navigation, the URL that failed); None when unknown (v1) or no page is left to read."""
+
         api_key_id: str
         action: str
         details: dict[str, Any]
         reason: str
         error: str
         duration_ms: int
+        url: str | None
+        title: str | None
+
+        class_version = 2
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["url"] = None
+            state["title"] = None
+
+    class PageMoved(Aggregate.Event):
+        """The page landed somewhere no action of the session took it (its own script, a
+        timed redirect): where it is now."""
+
+        url: str
+        title: str
 
     @event(Created)
     def __init__(
@@ -130,12 +173,33 @@ class Session(Aggregate):
 
     # Lifecycle
 
-    def become_ready(self, browser: str, duration_ms: int) -> None:
+    def become_ready(
+        self,
+        browser: str,
+        duration_ms: int,
+        *,
+        engine: str | None = None,
+        engine_version: str | None = None,
+        tap_kind: str | None = None,
+    ) -> None:
         self.check_can_act()
-        self._provisioned(browser=browser, duration_ms=duration_ms)
+        self._provisioned(
+            browser=browser,
+            duration_ms=duration_ms,
+            engine=engine,
+            engine_version=engine_version,
+            tap_kind=tap_kind,
+        )
 
     @event(Provisioned)
-    def _provisioned(self, browser: str, duration_ms: int) -> None:
+    def _provisioned(
+        self,
+        browser: str,
+        duration_ms: int,
+        engine: str | None,
+        engine_version: str | None,
+        tap_kind: str | None,
+    ) -> None:
         self.status = "ready"
 
     def destroy(self, reason: str, api_key_id: str | None) -> bool:
@@ -224,12 +288,18 @@ class Session(Aggregate):
     ) -> None:
         pass
 
-    def record_state_read(self, api_key_id: str, url: str, byte_size: int, duration_ms: int) -> None:
+    def record_state_read(
+        self, api_key_id: str, url: str, byte_size: int, duration_ms: int, *, title: str
+    ) -> None:
         self.check_can_act()
-        self._state_read(api_key_id=api_key_id, url=url, byte_size=byte_size, duration_ms=duration_ms)
+        self._state_read(
+            api_key_id=api_key_id, url=url, byte_size=byte_size, duration_ms=duration_ms, title=title
+        )
 
     @event(StateRead)
-    def _state_read(self, api_key_id: str, url: str, byte_size: int, duration_ms: int) -> None:
+    def _state_read(
+        self, api_key_id: str, url: str, byte_size: int, duration_ms: int, title: str | None
+    ) -> None:
         pass
 
     def record_capture(
@@ -258,8 +328,12 @@ class Session(Aggregate):
         reason: str,
         error: str,
         duration_ms: int,
+        *,
+        url: str | None,
+        title: str | None,
     ) -> None:
-        """An action the browser could not do; the session itself stays usable."""
+        """An action the browser could not do; the session itself stays usable. `url` and
+        `title`: where the page is afterwards (a failed navigation leaves it on the URL that failed)."""
         self.check_can_act()
         self._action_failed(
             api_key_id=api_key_id,
@@ -268,6 +342,8 @@ class Session(Aggregate):
             reason=reason,
             error=error,
             duration_ms=duration_ms,
+            url=url,
+            title=title,
         )
 
     @event(ActionFailed)
@@ -279,5 +355,15 @@ class Session(Aggregate):
         reason: str,
         error: str,
         duration_ms: int,
+        url: str | None,
+        title: str | None,
     ) -> None:
+        pass
+
+    def record_page_moved(self, url: str, title: str) -> None:
+        self.check_can_act()
+        self._page_moved(url=url, title=title)
+
+    @event(PageMoved)
+    def _page_moved(self, url: str, title: str) -> None:
         pass

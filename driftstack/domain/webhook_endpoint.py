@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import ipaddress
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 from eventsourcing.domain import Aggregate, event
+from yarl import URL
 
 from .errors import NotFound, ValidationFailed
 
@@ -27,6 +30,7 @@ SIGNATURE_SCHEMES = ("v1", "v1a")
 MAX_URL = 2048
 MAX_DESCRIPTION = 500
 UPDATABLE = ("url", "event_types", "description", "enabled")
+_LABEL = re.compile(r"[A-Za-z0-9_-]{1,63}")
 
 
 @dataclass(frozen=True)
@@ -53,7 +57,30 @@ def check_url(url: str) -> str:
         raise ValidationFailed("url", "must not carry a user name or password")
     if parts.fragment:
         raise ValidationFailed("url", "must not carry a #fragment")
+    _check_host(url)
     return url
+
+
+def _check_host(url: str) -> None:
+    """The host as the webhook client will send it and ask DNS for: an IP literal, or a name whose
+    IDNA (ASCII) form is made of DNS labels. yarl encodes it exactly as aiohttp's client does."""
+    try:
+        host = URL(url).raw_host or ""
+    except ValueError:  # UnicodeError among them: a name IDNA cannot encode
+        raise ValidationFailed("url", "the host is not a name IDNA can encode (RFC 5891)") from None
+    try:
+        ipaddress.ip_address(host)
+        return
+    except ValueError:
+        pass
+    name = host.removesuffix(".")
+    # No bound on the whole name's length: the API's documented pattern can carry none, and a name
+    # DNS cannot hold simply never resolves (a failed delivery), as an unknown name does.
+    if not all(_LABEL.fullmatch(label) for label in name.split(".")):
+        raise ValidationFailed(
+            "url",
+            "the host is not a DNS name: labels of 1 to 63 letters, digits, '-' or '_'",
+        )
 
 
 def check_event_types(event_types: list[str]) -> list[str]:

@@ -5,15 +5,18 @@ from __future__ import annotations
 import functools
 import os
 import threading
+from typing import Any
 
 from driftstack.drivers.base import (
     Driver,
     DriverError,
     DriverUnavailable,
     NavigationResult,
+    OpenRoute,
     Page,
     PageState,
 )
+from driftstack.drivers.engines import Engines, webkitgtk_installed
 from driftstack.settings import Settings
 
 __all__ = [
@@ -62,40 +65,67 @@ def _bundled(engine: str) -> bool:
     return path is not None and os.path.exists(path)
 
 
-def build_driver(settings: Settings) -> Driver:
-    """The driver for the configured engine (or the best installed one), behind the warm pool
-    when it is configured.
+def build_driver(settings: Settings, open_route: OpenRoute | None = None) -> Engines:
+    """The engines this service offers: the configured one (or the best installed one) as the default,
+    behind the warm pool when it is configured; the others built when a session asks for them.
 
     Never launches anything: a missing browser surfaces as DriverUnavailable from start().
+    `open_route` gives each browser context its way out (the egress); without it they go straight out.
     """
-    driver = _engine_driver(settings)
-    if settings.warm_pool_size <= 0 or not settings.warm_pool_archetypes:
-        return driver
-    from driftstack.domain.archetypes import resolve
-    from driftstack.drivers.warm_pool import WarmPool
 
-    archetypes = [resolve(name) for name in settings.warm_pool_archetypes]
-    return WarmPool(driver, archetypes, settings.warm_pool_size)
+    def build(engine: str) -> Driver:
+        return _engine_driver(engine, settings, open_route)
+
+    default = build(default_engine(settings))
+    if settings.warm_pool_size > 0 and settings.warm_pool_archetypes:
+        from driftstack.domain.archetypes import resolve
+        from driftstack.drivers.warm_pool import WarmPool
+
+        archetypes = [resolve(name) for name in settings.warm_pool_archetypes]
+        default = WarmPool(default, archetypes, settings.warm_pool_size)
+    return Engines(default, build, lambda engine: _installed(engine, settings))
 
 
-def _engine_driver(settings: Settings) -> Driver:
+def default_engine(settings: Settings) -> str:
+    """DRIFTSTACK_BROWSER; unset: WebKit when Playwright's or WebKitGTK is installed (or a WebDriver
+    endpoint is set), else Chromium. An explicit executable is a choice of Chromium."""
+    if settings.browser:
+        return settings.browser.strip().lower()
+    if settings.browser_executable is not None and settings.webdriver_url is None:
+        return "chromium"
+    return "webkit" if _installed("webkit", settings) else "chromium"
+
+
+def _installed(engine: str, settings: Settings) -> bool:
+    if engine == "webkit":
+        return settings.webdriver_url is not None or _bundled("webkit") or webkitgtk_installed()
+    if engine == "chromium":
+        return (
+            settings.browser_executable is not None
+            or _bundled("chromium")
+            or any(os.path.exists(path) for path in SYSTEM_CHROMIUMS)
+        )
+    return _bundled(engine)
+
+
+def _engine_driver(engine: str, settings: Settings, open_route: OpenRoute | None) -> Driver:
     from driftstack.drivers.playwright import PlaywrightDriver
 
-    timeouts = {
+    if engine == "webkit" and (settings.webdriver_url is not None or not _bundled("webkit")):
+        # Real WebKit where Playwright's own build is not installed: WebKitGTK over W3C WebDriver.
+        from driftstack.drivers.webdriver import WebDriverDriver
+
+        return WebDriverDriver(
+            endpoint=settings.webdriver_url,
+            default_timeout_ms=settings.action_timeout_ms,
+            open_route=open_route,
+        )
+    options: dict[str, Any] = {
         "launch_timeout_ms": settings.provision_timeout_s * 1000,
         "default_timeout_ms": settings.action_timeout_ms,
+        "open_route": open_route,
     }
-    engine = settings.browser.strip().lower() if settings.browser else None
-    executable = settings.browser_executable
-
-    if engine is None:
-        if executable is not None:
-            # An explicit executable is a choice of Chromium; it outranks auto-detection.
-            return PlaywrightDriver("chromium", executable, **timeouts)
-        if _bundled("webkit"):
-            return PlaywrightDriver("webkit", None, **timeouts)
-        engine = "chromium"
-
+    executable = settings.browser_executable if engine == "chromium" else None
     if engine == "chromium" and executable is None:
         executable = next((path for path in SYSTEM_CHROMIUMS if os.path.exists(path)), None)
-    return PlaywrightDriver(engine, executable, **timeouts)
+    return PlaywrightDriver(engine, executable, **options)

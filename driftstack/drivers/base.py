@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from enum import StrEnum
+from typing import Any, Protocol, runtime_checkable
 
 from driftstack.domain.archetypes import Archetype
 
@@ -12,19 +13,85 @@ WAIT_UNTIL = frozenset({"load", "domcontentloaded", "networkidle", "commit"})
 DIRECTIONS = frozenset({"up", "down", "left", "right"})
 
 
-class DriverError(Exception):
-    """A driver-level failure on a live page.
+class Reason(StrEnum):
+    """Why a driver call failed: the one table of `reason`s a client can branch on.
 
-    `reason` is a short code a caller can branch on:
-    `timeout`, `navigation_failed`, `crashed` (the page or browser died),
-    `closed` (we closed the page ourselves), `unsupported` (not on this engine),
-    `invalid_argument`, `action_failed` (anything else the browser refused).
+    Every driver maps its engine's failures onto these, so a client sees the same reason
+    whichever engine runs its session. Each member carries the sentence that explains it.
     """
 
-    def __init__(self, reason: str, message: str = "") -> None:
-        super().__init__(message or reason)
+    summary: str
+
+    def __new__(cls, code: str, summary: str) -> Reason:
+        member = str.__new__(cls, code)
+        member._value_ = code
+        member.summary = summary
+        return member
+
+    DNS_FAILED = "dns_failed", "the host name does not resolve"
+    CONNECTION_REFUSED = "connection_refused", "the host refused the connection"
+    CONNECTION_RESET = "connection_reset", "the connection was reset or closed before a response arrived"
+    HOST_UNREACHABLE = "host_unreachable", "the host could not be reached"
+    TLS_FAILED = "tls_failed", "the TLS handshake failed or the server's certificate is not trusted"
+    TOO_MANY_REDIRECTS = "too_many_redirects", "the page redirects too many times"
+    BLOCKED = "blocked", "the browser refuses to load that address (an unsafe port, or blocked by policy)"
+    NAVIGATION_FAILED = "navigation_failed", "the browser could not load the page"
+    TIMEOUT = "timeout", "it did not finish within the time allowed"
+    SELECTOR_NOT_FOUND = "selector_not_found", "no element matches the selector"
+    ELEMENT_NOT_ACTIONABLE = (
+        "element_not_actionable",
+        "an element matches the selector but stayed hidden, disabled or covered",
+    )
+    INVALID_SELECTOR = "invalid_selector", "the selector is not valid selector syntax"
+    UNKNOWN_KEY = "unknown_key", "the browser knows no key of that name"
+    SCRIPT_ERROR = "script_error", "the script does not parse or threw an error"
+    PAGE_CLOSED = "page_closed", "the page was closed (the session is ending)"
+    BROWSER_CRASHED = "browser_crashed", "the page or the browser died"
+    UNSUPPORTED = "unsupported", "this browser engine cannot do that"
+    INVALID_ARGUMENT = "invalid_argument", "an argument is outside what the driver accepts"
+    UNAVAILABLE = "unavailable", "the session's browser is not held by this node"
+    ACTION_FAILED = "action_failed", "the browser refused the action"
+    EGRESS_REFUSED = "egress_refused", "the address is not public, and the operator has not opened it"
+
+
+# A navigation that ended in one of these left the page on the engine's error page.
+NETWORK_REASONS = frozenset(
+    {
+        Reason.DNS_FAILED,
+        Reason.CONNECTION_REFUSED,
+        Reason.CONNECTION_RESET,
+        Reason.HOST_UNREACHABLE,
+        Reason.TLS_FAILED,
+        Reason.TOO_MANY_REDIRECTS,
+        Reason.BLOCKED,
+        Reason.NAVIGATION_FAILED,
+    }
+)
+
+# The engine's own text is kept only as a hint, one line and this long at most.
+ENGINE_MESSAGE_MAX = 300
+
+
+class DriverError(Exception):
+    """A driver-level failure on a live page, in Driftstack's words.
+
+    `detail` is a sentence a client can read ("could not navigate to …: the host name does
+    not resolve"); `reason` is the `Reason` to branch on; `engine_message` is the engine's own
+    line, trimmed, for a human chasing the cause (None when the failure is Driftstack's).
+    """
+
+    def __init__(self, reason: Reason, detail: str, engine_message: str | None = None) -> None:
+        super().__init__(detail)
         self.reason = reason
-        self.message = message or reason
+        self.detail = detail
+        self.engine_message = engine_message
+
+    @classmethod
+    def of(
+        cls, reason: Reason, doing: str, *, more: str = "", engine_message: str | None = None
+    ) -> DriverError:
+        """The failure of `doing` ("navigate to https://…", "tap '#buy'") for `reason`."""
+        return cls(reason, f"could not {doing}: {reason.summary}{more}", engine_message)
 
 
 class DriverUnavailable(Exception):
@@ -42,6 +109,21 @@ class DriverUnavailable(Exception):
 
     def __str__(self) -> str:
         return f"{self.message} (hint: {self.hint})"
+
+
+@runtime_checkable
+class Route(Protocol):
+    """Where a browser context's traffic leaves: the egress proxy's address for that context alone."""
+
+    @property
+    def proxy_url(self) -> str: ...
+
+    async def close(self) -> None: ...
+
+
+# Opens a route for a new context; a driver built without one sends its browsers straight out (tests of
+# the driver alone).
+OpenRoute = Callable[[], Awaitable[Route]]
 
 
 @dataclass(frozen=True)
@@ -66,7 +148,27 @@ class PageState:
 
 @runtime_checkable
 class Page(Protocol):
-    """One live browser context with one page: the browser side of one session."""
+    """One live browser context with one page: the browser side of one session.
+
+    `route` is where its traffic leaves (None without an egress). Every failure is a DriverError with
+    a `Reason`. Where the page is (`location`, `state`,
+    a NavigationResult) is where a browser's address bar would say: after a navigation that
+    failed, the URL that failed, with an empty title, while the engine shows its error page.
+    """
+
+    route: Route | None
+
+    @property
+    def engine(self) -> str:
+        """webkit | chromium | firefox."""
+
+    @property
+    def engine_version(self) -> str | None:
+        """The browser's own version, as it reports it."""
+
+    @property
+    def tap_kind(self) -> str:
+        """What a tap is here: "touch" (a touch event sequence) or "click" (mouse events)."""
 
     async def navigate(self, url: str, *, wait_until: str, timeout_ms: int) -> NavigationResult: ...
 
@@ -87,16 +189,25 @@ class Page(Protocol):
     async def wait_for_navigation(self, *, timeout_ms: int) -> NavigationResult:
         """Wait for the next navigation to reach `load`."""
 
-    async def location(self) -> tuple[str, str]:
-        """The page's URL and title now (title empty while a document is loading)."""
+    async def evaluate(self, script: str, *, timeout_ms: int) -> Any:
+        """Run a script in the page; its JSON-able result. Reason.SCRIPT_ERROR when it does not
+        parse or throws."""
+
+    async def location(self, *, timeout_ms: int) -> tuple[str, str]:
+        """The page's URL and title once the navigations the last action started have landed
+        (waiting at most `timeout_ms`, never failing for it): where the page really is."""
 
     async def state(self) -> PageState: ...
+
+    def follow_moves(self, listener: Callable[[], None] | None) -> None:
+        """Call `listener()` each time the page commits a new document, whatever moved it (an
+        action, the page's own script, a failed load); `location` then says where it landed."""
 
     async def screenshot(self, *, full_page: bool) -> bytes:
         """A PNG."""
 
     async def pdf(self) -> bytes:
-        """Chromium only; other engines raise DriverError(reason="unsupported")."""
+        """Chromium only; other engines raise DriverError(Reason.UNSUPPORTED)."""
 
     async def dom_snapshot(self) -> str:
         """The serialised DOM."""

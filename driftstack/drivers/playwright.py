@@ -10,21 +10,26 @@ from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING, Any
 
 from playwright.async_api import Error as PlaywrightError
-from playwright.async_api import TimeoutError as PlaywrightTimeout
-from playwright.async_api import async_playwright
 
 from driftstack.domain.archetypes import Archetype
 from driftstack.drivers.base import (
     DIRECTIONS,
+    NETWORK_REASONS,
     WAIT_UNTIL,
     DriverError,
     DriverUnavailable,
     NavigationResult,
+    OpenRoute,
     PageState,
+    Reason,
+    Route,
 )
+from driftstack.drivers.own_session import start_playwright
+from driftstack.drivers.playwright_errors import NAVIGATION, OTHER, SCRIPT, SELECTOR, engine_line, translate
+from driftstack.drivers.playwright_navigations import Navigations
 
 if TYPE_CHECKING:
-    from playwright.async_api import Browser, BrowserContext, Playwright, Response
+    from playwright.async_api import Browser, BrowserContext, Playwright
     from playwright.async_api import Page as PWPage
 
 log = logging.getLogger(__name__)
@@ -41,52 +46,19 @@ CHROMIUM_ARGS = (
     "--disable-sync",
     "--no-first-run",
     "--disable-quic",
+    # Nothing leaves but through the egress: no UDP outside the proxy (WebRTC), no name looked up
+    # ahead by the browser itself.
+    "--force-webrtc-ip-handling-policy=disable_non_proxied_udp",
+    "--webrtc-ip-handling-policy=disable_non_proxied_udp",
+    "--dns-prefetch-disable",
 )
 
-# Playwright raises its generic Error once a target is gone; the text is the only tell.
-_DEAD_MARKERS = (
-    "target crashed",
-    "target closed",
-    "has been closed",
-    "browser closed",
-    "browser has disconnected",
-    "connection closed",
-)
-
-_NAVIGATING_ACTIONS = frozenset({"navigate", "wait_for_navigation"})
 _CLOSE_GRACE_S = 5.0
 _ERROR_PAGE_SETTLE_MS = 2_000
 _SCROLL_ELEMENT = "(el, [dx, dy]) => el.scrollBy({left: dx, top: dy, behavior: 'instant'})"
 _SCROLL_WINDOW = "([dx, dy]) => window.scrollBy({left: dx, top: dy, behavior: 'instant'})"
 _RESPONSIVE_S = 1.0
-
-
-def _first_line(text: str) -> str:
-    return (text.strip().splitlines() or [""])[0].strip()
-
-
-def _translate(
-    exc: BaseException,
-    *,
-    action: str,
-    selector: str | None = None,
-    timeout_ms: float | None = None,
-    gone: str | None = None,
-) -> DriverError:
-    """The one place Playwright's (and asyncio's) exceptions become DriverErrors."""
-    message = _first_line(str(exc))
-    if gone == "closed":
-        return DriverError("closed", f"{action}: the page was closed")
-    if gone is not None or any(marker in message.lower() for marker in _DEAD_MARKERS):
-        why = gone or message
-        return DriverError("crashed", f"{action}: the page or browser is gone ({why})")
-    if isinstance(exc, (PlaywrightTimeout, TimeoutError)):
-        waited = f" waiting for selector {selector!r}" if selector else ""
-        after = f" after {timeout_ms:g} ms" if timeout_ms is not None else ""
-        return DriverError("timeout", f"{action}: timed out{after}{waited}")
-    if action in _NAVIGATING_ACTIONS:
-        return DriverError("navigation_failed", message)
-    return DriverError("action_failed", message)
+_TITLE_S = 5.0
 
 
 def context_options(
@@ -131,7 +103,9 @@ class PlaywrightPage:
         *,
         has_touch: bool,
         on_crash: Callable[[str], None] | None,
+        route: Route | None = None,
     ) -> None:
+        self.route = route
         self._driver = driver
         self._browser = browser
         self._context = context
@@ -140,12 +114,23 @@ class PlaywrightPage:
         self._on_crash = on_crash
         self._closing = False
         self._gone: str | None = None
+        self._navigations = Navigations(page)
+        self._navigations.on_commit = self._committed
+        self._move_listener: Callable[[], None] | None = None
         page.on("crash", lambda _: self.mark_gone("page_crashed"))
         page.on("close", lambda _: self._on_page_closed())
 
     @property
     def engine(self) -> str:
         return self._driver.engine
+
+    @property
+    def engine_version(self) -> str | None:
+        return self._browser.version
+
+    @property
+    def tap_kind(self) -> str:
+        return "touch" if self._has_touch else "click"
 
     def _on_page_closed(self) -> None:
         # When the browser process dies Playwright closes every page before it emits
@@ -171,6 +156,17 @@ class PlaywrightPage:
         except Exception:  # a faulty listener must not break Playwright's dispatcher
             log.exception("on_crash callback failed")
 
+    def follow_moves(self, listener: Callable[[], None] | None) -> None:
+        self._move_listener = listener
+
+    def _committed(self) -> None:
+        if self._move_listener is None or self._gone_reason() is not None:
+            return
+        try:
+            self._move_listener()
+        except Exception:  # a faulty listener must not break Playwright's dispatcher
+            log.exception("move listener failed")
+
     def _gone_reason(self) -> str | None:
         if self._closing:
             return "closed"
@@ -178,53 +174,53 @@ class PlaywrightPage:
 
     @contextlib.asynccontextmanager
     async def _call(
-        self, action: str, *, selector: str | None = None, timeout_ms: float | None = None
+        self, doing: str, *, kind: str = OTHER, timeout_ms: float | None = None
     ) -> AsyncIterator[None]:
+        """Runs one Playwright call; its failure comes out as a DriverError that `doing` names."""
         gone = self._gone_reason()
         if gone is not None:
-            raise _translate(RuntimeError(gone), action=action, gone=gone)
+            raise translate(RuntimeError(gone), doing=doing, gone=gone)
         try:
             yield
         except (PlaywrightError, TimeoutError) as exc:
-            raise _translate(
-                exc,
-                action=action,
-                selector=selector,
-                timeout_ms=timeout_ms,
-                gone=self._gone_reason(),
-            ) from exc
+            failure = translate(exc, doing=doing, kind=kind, timeout_ms=timeout_ms, gone=self._gone_reason())
+            raise failure from exc
 
-    async def _result(self, response: Response | None) -> NavigationResult:
-        return NavigationResult(
-            url=self._page.url,
-            title=await self._page.title(),
-            http_status=response.status if response is not None else None,
-        )
+    async def _title(self) -> str:
+        # An engine's error page has the engine's title, not the site's: the page has none.
+        if self._navigations.failed_url is not None:
+            return ""
+        try:
+            return await asyncio.wait_for(self._page.title(), _TITLE_S)
+        except (PlaywrightError, TimeoutError):
+            return ""  # a document being swapped has no title worth failing for
 
     async def navigate(self, url: str, *, wait_until: str, timeout_ms: int) -> NavigationResult:
         if wait_until not in WAIT_UNTIL:
             allowed = ", ".join(sorted(WAIT_UNTIL))
-            raise DriverError("invalid_argument", f"wait_until must be one of: {allowed}")
+            raise DriverError.of(
+                Reason.INVALID_ARGUMENT, f"navigate to {url}", more=f" (wait_until: {allowed})"
+            )
+        error_pages = self._navigations.error_pages
         try:
-            async with self._call("navigate", timeout_ms=timeout_ms):
+            async with self._call(f"navigate to {url}", kind=NAVIGATION, timeout_ms=timeout_ms):
                 response = await self._page.goto(url, wait_until=wait_until, timeout=timeout_ms)  # type: ignore[arg-type]
-                return await self._result(response)
+                return NavigationResult(
+                    url=self._navigations.address(),
+                    title=await self._title(),
+                    http_status=response.status if response is not None else None,
+                )
         except DriverError as e:
-            if e.reason == "navigation_failed" and self.engine == "chromium":
-                await self._settle_error_page()
+            if e.reason in NETWORK_REASONS and self.engine == "chromium":
+                # Chromium commits its error page only after goto has failed; a goto started
+                # before that commit fails as "interrupted by another navigation to
+                # chrome-error://…" (microsoft/playwright#35944). Letting this failure's own
+                # error page land keeps the session ready for a retry.
+                await self._navigations.error_page_after(error_pages, _ERROR_PAGE_SETTLE_MS / 1000)
             raise
 
-    async def _settle_error_page(self) -> None:
-        # Chromium commits its error page only after goto has failed; a goto started before
-        # that commit fails as "interrupted by another navigation to chrome-error://…"
-        # (microsoft/playwright#35944). Letting it land keeps the session ready for a retry.
-        with contextlib.suppress(PlaywrightError, TimeoutError):
-            await self._page.wait_for_url(
-                "chrome-error://**", wait_until="load", timeout=_ERROR_PAGE_SETTLE_MS
-            )
-
     async def tap(self, selector: str, *, timeout_ms: int) -> None:
-        async with self._call("tap", selector=selector, timeout_ms=timeout_ms):
+        async with self._call(f"tap {selector!r}", kind=SELECTOR, timeout_ms=timeout_ms):
             if self._has_touch:
                 await self._page.tap(selector, timeout=timeout_ms)
             else:
@@ -233,22 +229,24 @@ class PlaywrightPage:
     async def type(self, selector: str | None, text: str, *, delay_ms: float, timeout_ms: int) -> None:
         # The timeout bounds finding the element; the keystrokes get their own time on top.
         budget_s = (timeout_ms + len(text) * max(delay_ms, 0)) / 1000
-        async with self._call("type", selector=selector, timeout_ms=timeout_ms):
+        into = repr(selector) if selector is not None else "the focused element"
+        async with self._call(f"type into {into}", kind=SELECTOR, timeout_ms=timeout_ms):
             if selector is not None:
                 await self._page.focus(selector, timeout=timeout_ms)
             await asyncio.wait_for(self._page.keyboard.type(text, delay=delay_ms), budget_s)
 
     async def scroll(self, direction: str, pixels: int, *, selector: str | None, timeout_ms: int) -> None:
+        doing = f"scroll {direction}" + (f" in {selector!r}" if selector is not None else "")
         if direction not in DIRECTIONS:
             allowed = ", ".join(sorted(DIRECTIONS))
-            raise DriverError("invalid_argument", f"direction must be one of: {allowed}")
+            raise DriverError.of(Reason.INVALID_ARGUMENT, doing, more=f" (direction: {allowed})")
         if pixels < 0:
-            raise DriverError("invalid_argument", "pixels must not be negative")
+            raise DriverError.of(Reason.INVALID_ARGUMENT, doing, more=" (pixels must not be negative)")
         sign = -1 if direction in ("up", "left") else 1
         delta = [0, sign * pixels] if direction in ("up", "down") else [sign * pixels, 0]
         # scrollBy rather than the mouse wheel: the wheel is refused on mobile WebKit and
         # scrolls asynchronously elsewhere, so the position would lag behind the call.
-        async with self._call("scroll", selector=selector, timeout_ms=timeout_ms):
+        async with self._call(doing, kind=SELECTOR, timeout_ms=timeout_ms):
             if selector is not None:
                 element = self._page.locator(selector).first
                 await element.evaluate(_SCROLL_ELEMENT, delta, timeout=timeout_ms)
@@ -257,62 +255,70 @@ class PlaywrightPage:
                 await asyncio.wait_for(scrolled, timeout_ms / 1000)
 
     async def press(self, key: str, *, selector: str | None, timeout_ms: int) -> None:
-        async with self._call("press", selector=selector, timeout_ms=timeout_ms):
+        doing = f"press {key!r}" + (f" in {selector!r}" if selector is not None else "")
+        async with self._call(doing, kind=SELECTOR, timeout_ms=timeout_ms):
             if selector is not None:
                 await self._page.press(selector, key, timeout=timeout_ms)
             else:
                 await asyncio.wait_for(self._page.keyboard.press(key), timeout_ms / 1000)
 
     async def wait_for_selector(self, selector: str, *, timeout_ms: int) -> None:
-        async with self._call("wait_for_selector", selector=selector, timeout_ms=timeout_ms):
+        async with self._call(f"wait for {selector!r}", kind=SELECTOR, timeout_ms=timeout_ms):
             await self._page.wait_for_selector(selector, state="visible", timeout=timeout_ms)
 
     async def wait_for_navigation(self, *, timeout_ms: int) -> NavigationResult:
-        async with self._call("wait_for_navigation", timeout_ms=timeout_ms):
+        async with self._call("wait for a navigation", kind=NAVIGATION, timeout_ms=timeout_ms):
             waiting = self._page.expect_navigation(wait_until="load", timeout=timeout_ms)
             async with waiting as info:
                 pass
-            return await self._result(await info.value)
+            response = await info.value
+        return NavigationResult(
+            url=self._navigations.address(),
+            title=await self._title(),
+            http_status=response.status if response is not None else None,
+        )
 
-    async def location(self) -> tuple[str, str]:
-        # An action may have started a navigation: the title of a document still loading
-        # is not worth failing the action for.
-        try:
-            title = await asyncio.wait_for(self._page.title(), 1)
-        except (PlaywrightError, TimeoutError):
-            title = ""
-        return self._page.url, title
+    async def evaluate(self, script: str, *, timeout_ms: int) -> Any:
+        async with self._call("run the script", kind=SCRIPT, timeout_ms=timeout_ms):
+            return await asyncio.wait_for(self._page.evaluate(script), timeout_ms / 1000)
+
+    async def location(self, *, timeout_ms: int) -> tuple[str, str]:
+        if self._gone_reason() is None:
+            await self._navigations.landed(timeout_ms / 1000, after_action=True)
+        return self._navigations.address(), await self._title()
 
     async def state(self) -> PageState:
-        async with self._call("state"):
+        async with self._call("read the page"):
+            await self._navigations.landed(self._driver.default_timeout_ms / 1000, after_action=False)
             html = await self._page.content()
-            title = await self._page.title()
             cookies = [dict(cookie) for cookie in await self._context.cookies()]
             return PageState(
-                url=self._page.url,
-                title=title,
+                url=self._navigations.address(),
+                title=await self._title(),
                 html=html,
                 viewport=dict(self._page.viewport_size or {}),  # type: ignore[arg-type]
                 cookies=cookies,
             )
 
     async def screenshot(self, *, full_page: bool) -> bytes:
-        async with self._call("screenshot"):
+        async with self._call("take a screenshot"):
             return await self._page.screenshot(full_page=full_page, type="png")
 
     async def pdf(self) -> bytes:
         if self.engine != "chromium":
-            raise DriverError("unsupported", f"pdf needs chromium; this is {self.engine}")
-        async with self._call("pdf"):
+            raise DriverError.of(
+                Reason.UNSUPPORTED, "print a PDF", more=f" (PDF needs chromium; this is {self.engine})"
+            )
+        async with self._call("print a PDF"):
             return await self._page.pdf()
 
     async def dom_snapshot(self) -> str:
-        async with self._call("dom_snapshot"):
+        async with self._call("take a DOM snapshot"):
             return await self._page.content()
 
     async def storage_state(self) -> dict:
         # IndexedDB too (Playwright 1.51+): sites keep logins there as often as in cookies.
-        async with self._call("storage_state"):
+        async with self._call("read the browser state"):
             return dict(await self._context.storage_state(indexed_db=True))
 
     async def responsive(self) -> bool:
@@ -341,6 +347,8 @@ class PlaywrightPage:
         self._driver.forget(self)
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self._context.close(), _CLOSE_GRACE_S)
+        if self.route is not None:
+            await self.route.close()
 
 
 class PlaywrightDriver:
@@ -353,6 +361,7 @@ class PlaywrightDriver:
         *,
         launch_timeout_ms: float = 30_000,
         default_timeout_ms: float = 30_000,
+        open_route: OpenRoute | None = None,
     ) -> None:
         if engine not in ENGINES:
             raise DriverUnavailable(
@@ -363,7 +372,9 @@ class PlaywrightDriver:
         self.executable_path = executable_path
         self.description = f"Playwright {engine} ({executable_path or 'bundled'})"
         self._launch_timeout_ms = launch_timeout_ms
-        self._default_timeout_ms = default_timeout_ms
+        self._open_route = open_route
+        self._browser_route: Route | None = None  # what the browser sends outside any context
+        self.default_timeout_ms = default_timeout_ms
         self._pw: Playwright | None = None
         self._browser: Browser | None = None
         self._pages: set[PlaywrightPage] = set()
@@ -411,12 +422,16 @@ class PlaywrightDriver:
             )
         self._browser = None
         if self._pw is None:
-            self._pw = await async_playwright().start()
+            self._pw = await start_playwright()
         options: dict[str, Any] = {"headless": True, "timeout": self._launch_timeout_ms}
         if self.executable_path is not None:
             options["executable_path"] = self.executable_path
         if self.engine == "chromium":
             options["args"] = list(CHROMIUM_ARGS)
+        if self._open_route is not None:
+            if self._browser_route is None:
+                self._browser_route = await self._open_route()
+            options["proxy"] = _proxy(self._browser_route)
         try:
             browser = await getattr(self._pw, self.engine).launch(**options)
         except PlaywrightError as exc:
@@ -425,7 +440,7 @@ class PlaywrightDriver:
                 await self._pw.stop()
             self._pw = None
             raise DriverUnavailable(
-                f"could not launch {self.engine}: {_first_line(str(exc))}", hint=self._hint()
+                f"could not launch {self.engine}: {engine_line(str(exc))}", hint=self._hint()
             ) from exc
         browser.on("disconnected", self._on_disconnected)
         self._browser = browser
@@ -458,19 +473,26 @@ class PlaywrightDriver:
         options = context_options(self._pw.devices, archetype, self.engine, viewport=viewport)
         if storage_state is not None:
             options["storage_state"] = storage_state
+        route = await self._open_route() if self._open_route is not None else None
+        if route is not None:
+            options["proxy"] = _proxy(route)
         context: BrowserContext | None = None
         try:
             context = await browser.new_context(**options)
-            context.set_default_timeout(self._default_timeout_ms)
-            context.set_default_navigation_timeout(self._default_timeout_ms)
+            context.set_default_timeout(self.default_timeout_ms)
+            context.set_default_navigation_timeout(self.default_timeout_ms)
             pw_page = await context.new_page()
-        except PlaywrightError as exc:
+        except BaseException as exc:
             if context is not None:
                 with contextlib.suppress(Exception):
                     await context.close()
-            raise _translate(exc, action="open") from exc
+            if route is not None:
+                await route.close()
+            if isinstance(exc, PlaywrightError):
+                raise translate(exc, doing="open a page") from exc
+            raise
         page = PlaywrightPage(
-            self, browser, context, pw_page, has_touch=archetype.has_touch, on_crash=on_crash
+            self, browser, context, pw_page, has_touch=archetype.has_touch, on_crash=on_crash, route=route
         )
         self._pages.add(page)
         return page
@@ -494,9 +516,17 @@ class PlaywrightDriver:
             if self._pw is not None:
                 with contextlib.suppress(Exception):
                     await self._pw.stop()
+            if self._browser_route is not None:
+                await self._browser_route.close()
         finally:
+            self._browser_route = None
             self._browser = None
             self._pw = None
             self._pages.clear()
             self._started = False
             self.stopping = False
+
+
+def _proxy(route: Route) -> dict[str, str]:
+    # Loopback too: Chromium sends it around any proxy unless told (`<-loopback>`).
+    return {"server": route.proxy_url, "bypass": "<-loopback>"}

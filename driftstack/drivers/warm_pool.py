@@ -19,6 +19,8 @@ from driftstack.drivers.base import Driver, DriverError, DriverUnavailable, Page
 
 log = structlog.get_logger()
 
+REFILL_AFTER_S = 0.1
+
 
 class _Pooled:
     """A page waiting in the pool, and where its crash goes once a session has it."""
@@ -152,6 +154,9 @@ class WarmPool:
         One at a time: a burst of opens would compete for the CPU with the sessions being served.
         """
         stock = self._stock[slug]
+        # The session that took a page is still being answered: opening the next one at once (a whole
+        # browser, on WebKitGTK) competes with it for the CPU.
+        await asyncio.sleep(REFILL_AFTER_S)
         while not self._stopping:
             for pooled in [p for p in stock if p.dead]:
                 stock.remove(pooled)

@@ -5,7 +5,11 @@ from __future__ import annotations
 from aiohttp import web
 
 from ..domain.tiers import TIERS
+from .answers import answer
 from .context import caller, services
+from .shapes.account_answers import AccountMe
+from .shapes.common import NoQuery
+from .validation import query_of
 
 routes = web.RouteTableDef()
 
@@ -13,9 +17,11 @@ routes = web.RouteTableDef()
 @routes.get("/v1/account/me")
 async def me(request: web.Request) -> web.Response:
     who = await caller(request, "read")
+    query_of(request, NoQuery)
     s = services(request)
     idle = s.settings.idle_timeout_s or TIERS[who.tier].idle_timeout_s
-    return web.json_response(
+    return answer(
+        AccountMe,
         {
             "id": who.account_id,
             "name": who.account_name,
@@ -26,5 +32,5 @@ async def me(request: web.Request) -> web.Response:
             "idle_timeout_s": idle,
             "role": who.role,
             "api_key": {"id": who.api_key_id, "account_id": who.key_account_id, "scopes": sorted(who.scopes)},
-        }
+        },
     )

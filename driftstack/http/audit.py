@@ -4,23 +4,23 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from ..domain.errors import ValidationFailed
+from .answers import answer
 from .context import caller, services
-from .pagination import cursor_of, limit_of, page_body
+from .pagination import page_body, position_key
+from .shapes.account_answers import AuditPage
+from .shapes.audit import AuditQuery
+from .validation import query_of
 
 routes = web.RouteTableDef()
-FILTERS = ("resource_type", "resource_id", "action")
 
 
 @routes.get("/v1/audit-log")
 async def audit_log(request: web.Request) -> web.Response:
     who = await caller(request, "read")
-    limit = limit_of(request)
-    before = cursor_of(request)
-    if before is not None and (isinstance(before, bool) or not isinstance(before, int)):
-        raise ValidationFailed("cursor", "pass back a next_cursor exactly as received")
-    filters = {name: request.query[name] for name in FILTERS if request.query.get(name)}
+    query = query_of(request, AuditQuery)
     s = services(request)
     await s.consistency.settle(who.account_id, s.audit_progress)
-    rows = await s.audit.page(who.account_id, limit=limit + 1, before=before, filters=filters)
-    return web.json_response(page_body(rows, limit, lambda key: key))
+    rows = await s.audit.page(
+        who.account_id, limit=query.limit + 1, before=query.before, filters=query.filters
+    )
+    return answer(AuditPage, page_body(rows, query.limit, position_key))

@@ -8,8 +8,9 @@ import structlog
 from aiohttp import web
 
 from ..access import Authenticator, Principal
+from ..api_keys import KeyService
 from ..consistency import ReadYourWrites
-from ..drivers.base import Driver
+from ..drivers.engines import Engines
 from ..profiles import ProfileService
 from ..projections.audit import AuditLogReader
 from ..projections.progress import Progress
@@ -29,8 +30,9 @@ class Services:
     audit: AuditLogReader
     audit_progress: Progress
     consistency: ReadYourWrites
-    driver: Driver
+    driver: Engines
     webhooks: WebhookService
+    keys: KeyService
 
 
 SERVICES = web.AppKey("services", Services)
@@ -44,7 +46,9 @@ async def caller(request: web.Request, scope: str) -> Principal:
     """Authenticates the bearer key and checks it carries `scope`."""
     header = request.headers.get("Authorization", "")
     bearer = header[7:].strip() if header[:7].lower() == "bearer " else None
-    acting_for = request.headers.get(ACCOUNT_HEADER) or None
+    # Any other spelling than an account the key may act on, empty and malformed included, is the
+    # one 403: a 400 for a malformed id would come before the key is checked, and say more.
+    acting_for = request.headers.get(ACCOUNT_HEADER)
     who = await services(request).authenticator.principal(bearer, acting_for)
     who.require(scope)
     structlog.contextvars.bind_contextvars(account_id=who.account_id, api_key_id=who.api_key_id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 from functools import cache
 from typing import Any
@@ -12,17 +13,38 @@ from .. import __version__
 from ..domain.archetypes import DEFAULT_ARCHETYPE
 from ..domain.profile import COPY_LIMIT
 from ..domain.session import IDLE_TIMEOUT
-from ..projections.audit import ACTIONS
 from . import openapi_webhooks
-from .audit import FILTERS
-from .context import ACCOUNT_HEADER
-from .openapi_operations import json_answer, no_content, operation, param
-from .openapi_schemas import AUDIT_RESOURCE_TYPES, components
-from .sessions import STATUSES
+from .context import ACCOUNT_HEADER, services
+from .openapi_components import components
+from .openapi_operations import json_answer, links_to, no_content, operation, param
+from .shapes import api_keys, profiles, sessions, snapshots
+from .shapes.audit import AuditQuery
+from .shapes.base import public_id_pattern
+from .shapes.common import TimePage
+from .shapes.network import NetworkQuery
 
 routes = web.RouteTableDef()
+_EXAMPLE_KEY = "key_0190f3c2-7d4e-7b1a-9c3e-5a2b1c0d9e8f"
 
 # What every call on a live session can meet besides its own validation.
+_SESSION_OPERATIONS = (
+    "getSession",
+    "navigateSession",
+    "interactWithSession",
+    "waitInSession",
+    "getSessionState",
+    "captureSession",
+    "destroySession",
+)
+_PROFILE_OPERATIONS = (
+    "getProfile",
+    "updateProfile",
+    "cloneProfile",
+    "captureProfileSnapshot",
+    "listProfileSnapshots",
+    "deleteProfile",
+)
+_SNAPSHOT_OPERATIONS = ("getSnapshot", "restoreSnapshot", "deleteSnapshot")
 _ON_A_SESSION = ("not-found", "session-timeout", "session-destroyed", "driver-error")
 
 
@@ -40,21 +62,14 @@ def _session_paths() -> dict[str, Any]:
                 "`Retry-After`.",
                 tag="sessions",
                 scope="write",
-                body="CreateSession",
+                body=sessions.CreateSession,
                 body_required=False,
-                parameters=(
-                    {
-                        "name": "wait",
-                        "in": "query",
-                        "required": False,
-                        "description": "`true` (also `1`, `yes`): answer once the session is ready or errored.",
-                        "schema": {"type": "boolean", "default": False},
-                    },
-                ),
+                query=sessions.CreateSessionQuery,
                 ok=json_answer(
                     "Session", "The session: `creating`; `ready`/`errored` with `?wait=true`.", "201"
                 ),
-                problems=("not-found", "concurrency-limit", "driver-not-integrated"),
+                problems=("not-found", "conflict", "concurrency-limit", "driver-not-integrated"),
+                links=links_to("session_id", *_SESSION_OPERATIONS),
             ),
             "get": operation(
                 "listSessions",
@@ -62,17 +77,7 @@ def _session_paths() -> dict[str, Any]:
                 "The account's sessions, newest first, cursor-paginated, optionally of one status.",
                 tag="sessions",
                 scope="read",
-                parameters=(
-                    param("Limit"),
-                    param("Cursor"),
-                    {
-                        "name": "status",
-                        "in": "query",
-                        "required": False,
-                        "description": "Only sessions in this status.",
-                        "schema": {"type": "string", "enum": list(STATUSES)},
-                    },
-                ),
+                query=sessions.SessionList,
                 ok=json_answer("SessionPage", "A page of sessions."),
                 problems=("validation-failed",),
             ),
@@ -105,12 +110,14 @@ def _session_paths() -> dict[str, Any]:
                 "navigateSession",
                 "Navigate",
                 "Loads a URL and waits until `wait_until` (or its older name `wait_for`). A navigation "
-                "that fails (DNS, TLS, network, timeout) answers 502 and leaves the session ready.",
+                "that fails (DNS, TLS, network, timeout) answers 502 and leaves the session ready. The "
+                "browser reaches only public addresses: a URL (or a redirect) to any other answers 403 "
+                "`egress-refused`, naming the host and the operator's setting that would open it.",
                 tag="sessions",
                 scope="write",
-                body="Navigate",
+                body=sessions.Navigate,
                 ok=json_answer("NavigateResult", "Where the navigation ended."),
-                problems=_ON_A_SESSION,
+                problems=(*_ON_A_SESSION, "egress-refused"),
             ),
         },
         "/v1/sessions/{session_id}/interact": {
@@ -121,7 +128,7 @@ def _session_paths() -> dict[str, Any]:
                 "Taps, types, scrolls or presses a key, paced by the session's `behavioral_profile`.",
                 tag="sessions",
                 scope="write",
-                body="Interaction",
+                body=sessions.Interaction,
                 ok=json_answer("InteractResult", "Done."),
                 problems=_ON_A_SESSION,
             ),
@@ -134,7 +141,7 @@ def _session_paths() -> dict[str, Any]:
                 "Waits for a selector to be visible, for the next navigation, or for a duration.",
                 tag="sessions",
                 scope="write",
-                body="Wait",
+                body=sessions.Wait,
                 ok=json_answer("WaitResult", "Done waiting."),
                 problems=_ON_A_SESSION,
             ),
@@ -151,6 +158,23 @@ def _session_paths() -> dict[str, Any]:
                 problems=_ON_A_SESSION,
             ),
         },
+        "/v1/sessions/{session_id}/network": {
+            "parameters": list(session_id),
+            "get": operation(
+                "getSessionNetwork",
+                "Read the network log",
+                "Every connection the session's browser made through Driftstack's egress, oldest first: "
+                "host and port (a `tunnel` for https:// and wss://), method, URL and status for plain "
+                "http://, bytes each way, how long, and whether the egress refused it and why. The last "
+                "2,000 entries are kept; `totals` counts all of them. Held by the node that runs the "
+                "session, while it runs and for its last 1,000 ended sessions; empty elsewhere.",
+                tag="sessions",
+                scope="read",
+                query=NetworkQuery,
+                ok=json_answer("NetworkLog", "A page of the network log, and the session's totals."),
+                problems=("not-found",),
+            ),
+        },
         "/v1/sessions/{session_id}/capture": {
             "parameters": list(session_id),
             "post": operation(
@@ -160,7 +184,7 @@ def _session_paths() -> dict[str, Any]:
                 "over its cap answers 413 with `limit` and `byte_size`.",
                 tag="sessions",
                 scope="write",
-                body="Capture",
+                body=sessions.Capture,
                 ok=json_answer("CaptureResult", "The captured bytes."),
                 problems=_ON_A_SESSION,
             ),
@@ -188,9 +212,10 @@ def _profile_paths() -> dict[str, Any]:
                 f"with `limit`, `current`, `resource: profile` and `tier`. {_PROFILE_WRITE}",
                 tag="profiles",
                 scope="admin",
-                body="CreateProfile",
+                body=profiles.CreateProfile,
                 ok=json_answer("Profile", "The profile."),
                 problems=("conflict", "tier-limit"),
+                links=links_to("profile_id", *_PROFILE_OPERATIONS),
             ),
             "get": operation(
                 "listProfiles",
@@ -198,7 +223,7 @@ def _profile_paths() -> dict[str, Any]:
                 "The account's profiles, `created_at` descending then `id` descending, cursor-paginated.",
                 tag="profiles",
                 scope="read",
-                parameters=(param("Limit"), param("Cursor")),
+                query=TimePage,
                 ok=json_answer("ProfilePage", "A page of profiles."),
                 problems=("validation-failed",),
             ),
@@ -221,7 +246,7 @@ def _profile_paths() -> dict[str, Any]:
                 f"clone the profile with a new archetype instead. {_PROFILE_WRITE}",
                 tag="profiles",
                 scope="admin",
-                body="UpdateProfile",
+                body=profiles.UpdateProfile,
                 ok=json_answer("Profile", "The profile as it is now."),
                 problems=("not-found", "conflict"),
             ),
@@ -248,10 +273,11 @@ def _profile_paths() -> dict[str, Any]:
                 f"`profile.created` carries `payload.cloned_from`. Cap and name rules as create. {_PROFILE_WRITE}",
                 tag="profiles",
                 scope="admin",
-                body="CloneProfile",
+                body=profiles.CloneProfile,
                 body_required=False,
                 ok=json_answer("Profile", "The clone."),
                 problems=("not-found", "conflict", "tier-limit"),
+                links=links_to("profile_id", *_PROFILE_OPERATIONS),
             ),
         },
         "/v1/profiles/{profile_id}/snapshots": {
@@ -263,9 +289,10 @@ def _profile_paths() -> dict[str, Any]:
                 f"back) under a new `psnap_` id. The snapshot never changes. {_PROFILE_WRITE}",
                 tag="snapshots",
                 scope="admin",
-                body="CaptureSnapshot",
+                body=snapshots.CaptureSnapshot,
                 ok=json_answer("ProfileSnapshot", "The snapshot."),
                 problems=("not-found",),
+                links=links_to("snapshot_id", *_SNAPSHOT_OPERATIONS),
             ),
             "get": operation(
                 "listProfileSnapshots",
@@ -273,7 +300,7 @@ def _profile_paths() -> dict[str, Any]:
                 "Newest first, cursor-paginated.",
                 tag="snapshots",
                 scope="read",
-                parameters=(param("Limit"), param("Cursor")),
+                query=TimePage,
                 ok=json_answer("ProfileSnapshotPage", "A page of snapshots."),
                 problems=("validation-failed", "not-found"),
             ),
@@ -291,7 +318,7 @@ def _snapshot_paths() -> dict[str, Any]:
                 "Every snapshot of the account across its profiles (deleted ones' included), newest first.",
                 tag="snapshots",
                 scope="read",
-                parameters=(param("Limit"), param("Cursor")),
+                query=TimePage,
                 ok=json_answer("ProfileSnapshotPage", "A page of snapshots."),
                 problems=("validation-failed",),
             ),
@@ -328,20 +355,75 @@ def _snapshot_paths() -> dict[str, Any]:
                 f"entry `profile.created` carries `payload.restored_from_snapshot`. {_PROFILE_WRITE}",
                 tag="snapshots",
                 scope="admin",
-                body="RestoreSnapshot",
+                body=snapshots.RestoreSnapshot,
                 ok=json_answer("Profile", "The new profile."),
                 problems=("not-found", "conflict", "tier-limit"),
+                links=links_to("profile_id", *_PROFILE_OPERATIONS),
+            ),
+        },
+    }
+
+
+def _key_paths() -> dict[str, Any]:
+    own = (
+        "Only the account's own keys: a member acting on an owner's account (`X-Driftstack-Account`) "
+        "answers 403."
+    )
+    return {
+        "/v1/api-keys": {
+            "get": operation(
+                "listApiKeys",
+                "List the account's keys",
+                "Every key of the account, revoked and expired ones included, newest first, "
+                f"cursor-paginated. Never a secret, never a hash. {own}",
+                tag="api-keys",
+                scope="admin",
+                query=TimePage,
+                ok=json_answer("ApiKeyPage", "A page of keys."),
+            ),
+            "post": operation(
+                "createApiKey",
+                "Mint a key",
+                "A new key on the account, with at most the scopes of the calling key (asking for "
+                "more answers 403) and, with `expires_in`, a lifetime. The secret is in this answer "
+                f"only: Driftstack keeps its SHA-256 hash. Audited as `api_key.created`. {own}",
+                tag="api-keys",
+                scope="admin",
+                body=api_keys.CreateApiKey,
+                ok=json_answer("NewApiKey", "The key, with its secret.", "201"),
+                links=links_to("key_id", "revokeApiKey"),
+            ),
+        },
+        "/v1/api-keys/{key_id}": {
+            "parameters": [
+                {
+                    "name": "key_id",
+                    "in": "path",
+                    "required": True,
+                    "description": "A key id; a malformed, unknown or another account's one answers 404.",
+                    "schema": {
+                        "type": "string",
+                        "pattern": public_id_pattern("key"),
+                        "examples": [_EXAMPLE_KEY],
+                    },
+                }
+            ],
+            "delete": operation(
+                "revokeApiKey",
+                "Revoke a key",
+                "The key answers 401 from then on, on every node: this answers once that holds. "
+                "Idempotent: a revoked key answers 204 again. A key may revoke itself. Audited as "
+                f"`api_key.revoked`. {own}",
+                tag="api-keys",
+                scope="admin",
+                ok=no_content("Revoked."),
+                problems=("not-found",),
             ),
         },
     }
 
 
 def _other_paths() -> dict[str, Any]:
-    filters: dict[str, dict[str, Any]] = {
-        "resource_type": {"type": "string", "enum": list(AUDIT_RESOURCE_TYPES)},
-        "resource_id": {"type": "string", "examples": ["ses_0190f3c2-7d4e-7b1a-9c3e-5a2b1c0d9e8f"]},
-        "action": {"type": "string", "enum": list(ACTIONS.values())},
-    }
     return {
         "/v1/audit-log": {
             "get": operation(
@@ -352,20 +434,7 @@ def _other_paths() -> dict[str, Any]:
                 "`profile.created` shows where a profile came from (`cloned_from`, `restored_from_snapshot`).",
                 tag="audit",
                 scope="read",
-                parameters=(
-                    param("Limit"),
-                    param("Cursor"),
-                    *(
-                        {
-                            "name": name,
-                            "in": "query",
-                            "required": False,
-                            "description": f"Only entries with this `{name}` (empty: no filter).",
-                            "schema": filters[name],
-                        }
-                        for name in FILTERS
-                    ),
-                ),
+                query=AuditQuery,
                 ok=json_answer("AuditPage", "A page of audit entries."),
                 problems=("validation-failed",),
             ),
@@ -385,10 +454,24 @@ def _other_paths() -> dict[str, Any]:
             "get": operation(
                 "getHealth",
                 "Health",
-                "Whether the service is up and which browser it drives (no key).",
+                "Whether the service can serve: its store, each view's position, and which browser it "
+                "drives (no key). 503 while the store cannot be reached or a view is failing.",
                 tag="meta",
                 scope=None,
-                ok=json_answer("Health", "Up."),
+                ok={
+                    **json_answer("Health", "The store answers and every view follows it."),
+                    **json_answer("Health", "The store cannot be reached, or a view is failing.", "503"),
+                },
+            ),
+        },
+        "/livez": {
+            "get": operation(
+                "getLiveness",
+                "Liveness",
+                "200 whenever the process answers at all, whatever its store (no key).",
+                tag="meta",
+                scope=None,
+                ok=json_answer("Liveness", "The process is running."),
             ),
         },
         "/v1/openapi.json": {
@@ -420,13 +503,16 @@ def document() -> dict[str, Any]:
             "receive signed webhooks when sessions end. "
             "Authenticate with `Authorization: Bearer ds_live_…`. Lists are cursor-paginated "
             "(`{data, has_more, next_cursor}`). Every error is `application/problem+json` (see the "
-            "`Problem` schema for every type).",
+            "`Problem` schema for every type). No string anywhere in a request (body at any depth, "
+            "query, path, header) may hold NUL or a lone surrogate (`\\ud800` to `\\udfff` escapes): 400 "
+            "`validation-failed` naming the field. JSON bodies nest at most 32 deep.",
         },
         "tags": [
             {"name": "sessions", "description": "Browser sessions and the actions on them."},
             {"name": "profiles", "description": "Persistent browser identities sessions can run on."},
             {"name": "snapshots", "description": "Immutable point-in-time copies of profiles."},
             {"name": "webhooks", "description": "Signed webhooks: endpoints, event types, deliveries."},
+            {"name": "api-keys", "description": "The account's own API keys: list, mint, revoke."},
             {"name": "audit", "description": "The audit log."},
             {"name": "account", "description": "The calling account."},
             {"name": "meta", "description": "Health and this document."},
@@ -437,6 +523,7 @@ def document() -> dict[str, Any]:
             **_profile_paths(),
             **_snapshot_paths(),
             **openapi_webhooks.paths(),
+            **_key_paths(),
             **_other_paths(),
         },
         "webhooks": openapi_webhooks.outgoing(),
@@ -446,16 +533,30 @@ def document() -> dict[str, Any]:
 
 def _components() -> dict[str, Any]:
     parts = components()
-    parts["schemas"].update(openapi_webhooks.schemas())
     parts["parameters"].update(openapi_webhooks.parameters())
     return parts
 
 
 @cache
-def _document_json() -> str:
-    return json.dumps(document())
+def _document_json(proxies: tuple[str, ...], engines: tuple[str, ...]) -> str:
+    return json.dumps(as_offered(document(), proxies, engines))
+
+
+def as_offered(doc: dict[str, Any], proxies: tuple[str, ...], engines: tuple[str, ...]) -> dict[str, Any]:
+    """The document as this service answers it: `proxy` takes exactly the names its operator offers (none:
+    only null) and `engine` the engines installed here, so a client, or a fuzzer, knows what is valid here."""
+    doc = copy.deepcopy(doc)
+    properties = doc["components"]["schemas"]["CreateSession"]["properties"]
+    for name, offered in (("proxy", proxies), ("engine", engines)):
+        schema = properties[name]
+        named = schema["anyOf"][0]
+        choices: dict[str, Any] = {"type": "string", "enum": list(offered)} if offered else {"not": {}}
+        schema["anyOf"][0] = {k: v for k, v in named.items() if k == "description"} | choices
+    return doc
 
 
 @routes.get("/v1/openapi.json")
 async def openapi_document(request: web.Request) -> web.Response:
-    return web.Response(text=_document_json(), content_type="application/json")
+    proxies = tuple(sorted(services(request).sessions.egress.upstreams))
+    engines = services(request).driver.installed()
+    return web.Response(text=_document_json(proxies, engines), content_type="application/json")

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from .openapi_schemas import MAX_REQUEST_BYTES, ref, response_name
+from pydantic import BaseModel
+
+from .openapi_components import MAX_REQUEST_BYTES, problem_answer, ref
+from .openapi_shapes import BODY_NOTE, body_name, query_parameters
 from .problems import TYPES
+from .shapes.common import NoQuery
 
 Operation = dict[str, Any]
 
@@ -33,13 +37,16 @@ def operation(
     scope: str | None,
     ok: dict[str, Any],
     problems: tuple[str, ...] = (),
-    parameters: tuple[dict[str, Any], ...] = (),
-    body: str | None = None,
+    query: type[BaseModel] = NoQuery,
+    body: Any = None,
     body_required: bool = True,
+    links: dict[str, Any] | None = None,
 ) -> Operation:
-    """One operation: its scope (or none), parameters, body, answer and every problem it can give."""
+    """One operation: its scope (or none), query, body, answer, links and every problem it can give.
+    Any query parameter not declared answers 400, so an operation with a query can answer 400."""
     op: Operation = {"operationId": operation_id, "summary": summary, "tags": [tag]}
-    params = [*parameters, param("RequestId")]
+    params = [*query_parameters(query), param("RequestId")]
+    problems = ("validation-failed", *problems)
     if scope is None:
         op["security"] = []
     else:
@@ -49,17 +56,24 @@ def operation(
         params.append(param("ActingAccount"))
         problems = ("unauthorized", "forbidden", *problems)
     if body is not None:
-        problems = ("validation-failed", "payload-too-large", *problems)
+        problems = ("payload-too-large", *problems)
         op["requestBody"] = {
             "required": body_required,
-            "description": f"A JSON object (at most {MAX_REQUEST_BYTES} bytes); unknown fields answer 400.",
-            "content": {"application/json": {"schema": ref(body)}},
+            "description": f"At most {MAX_REQUEST_BYTES} bytes. {BODY_NOTE}",
+            "content": {"application/json": {"schema": ref(body_name(body))}},
         }
     op["description"] = description
     op["parameters"] = params
     responses = dict(ok)
-    for slug in (*problems, "internal-error"):
-        responses.setdefault(str(TYPES[slug][0]), {"$ref": f"#/components/responses/{response_name(slug)}"})
+    if links:
+        [status] = [code for code in ok if code.startswith("2")]
+        responses[status] = {**responses[status], "links": links}
+    by_status: dict[str, tuple[str, ...]] = {}
+    for slug in dict.fromkeys((*problems, "internal-error")):
+        status = str(TYPES[slug][0])
+        by_status[status] = (*by_status.get(status, ()), slug)
+    for status, slugs in by_status.items():
+        responses.setdefault(status, problem_answer(slugs))
     op["responses"] = dict(sorted(responses.items()))
     return op
 
@@ -72,3 +86,13 @@ def no_content(description: str) -> dict[str, Any]:
             "headers": {"X-Request-Id": {"$ref": "#/components/headers/X-Request-Id"}},
         }
     }
+
+
+def links_to(parameter: str, *operation_ids: str, **more: str) -> dict[str, Any]:
+    """OpenAPI links from an answer's `id` to the operations on what it made (a fuzzer walks them).
+    `more` maps further path parameters to answer members."""
+    parameters = {
+        parameter: "$response.body#/id",
+        **{name: f"$response.body#/{m}" for name, m in more.items()},
+    }
+    return {op[0].upper() + op[1:]: {"operationId": op, "parameters": parameters} for op in operation_ids}

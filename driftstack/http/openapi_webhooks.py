@@ -1,227 +1,15 @@
-"""The webhook part of the OpenAPI document: the /v1/webhooks routes, their schemas, and the webhooks sent."""
+"""The webhook part of the OpenAPI document: the /v1/webhooks routes, their parameters, and the webhooks sent."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from ..domain.webhook_endpoint import EVENT_TYPES, MAX_DESCRIPTION, MAX_URL, SIGNATURE_SCHEMES
-from ..webhooks.event_types import CATALOGUE, TEST_EVENT_TYPE
-from ..webhooks.transport import BODY_HEAD_BYTES
-from .openapi_operations import json_answer, no_content, operation, param
-from .openapi_schemas import Schema, _body, _page_of, or_null, public_id, ref
-from .pagination import MAX_LIMIT
-from .webhooks import DELIVERY_STATUSES
-
-_SCHEMES = (
-    "`v1` (default): HMAC-SHA256 with a `whsec_` secret shown once. `v1a`: Ed25519; the private key "
-    "stays on the server and the endpoint shows its `whpk_` public key."
-)
-
-
-def _event_types(description: str) -> Schema:
-    return {
-        "type": "array",
-        "items": {"type": "string", "enum": list(EVENT_TYPES)},
-        "minItems": 1,
-        "description": description,
-    }
-
-
-def _url() -> Schema:
-    return {
-        "type": "string",
-        "minLength": 1,
-        "maxLength": MAX_URL,
-        "pattern": "^https?://",
-        "description": "Where deliveries are POSTed: an `https://` or `http://` URL whose host is a public "
-        "address (loopback, private, link-local and metadata addresses answer 400 unless the operator sets "
-        "`DRIFTSTACK_WEBHOOK_ALLOW_PRIVATE`; checked again on every connection).",
-    }
-
-
-def _request_schemas() -> dict[str, Schema]:
-    description = or_null({"type": "string", "maxLength": MAX_DESCRIPTION})
-    return {
-        "CreateWebhookEndpoint": _body(
-            "CreateWebhookEndpoint",
-            {
-                "url": _url(),
-                "event_types": _event_types("What to send (see `GET /v1/webhooks/event-types`)."),
-                "description": description,
-                "enabled": or_null({"type": "boolean", "default": True}),
-                "signature_scheme": or_null(
-                    {
-                        "type": "string",
-                        "enum": list(SIGNATURE_SCHEMES),
-                        "default": "v1",
-                        "description": _SCHEMES,
-                    }
-                ),
-            },
-            required=("url", "event_types"),
-        ),
-        "UpdateWebhookEndpoint": {
-            **_body(
-                "UpdateWebhookEndpoint",
-                {
-                    "url": _url(),
-                    "event_types": _event_types("Replaces the list."),
-                    "description": description,
-                    "enabled": {
-                        "type": "boolean",
-                        "description": "`true` also clears `disabled_reason` and the days without success.",
-                    },
-                },
-            ),
-            "minProperties": 1,
-        },
-        "RotateWebhookSecret": _body(
-            "RotateWebhookSecret",
-            {
-                "signature_scheme": or_null(
-                    {
-                        "type": "string",
-                        "enum": list(SIGNATURE_SCHEMES),
-                        "description": "Switch scheme with the rotation (default: keep the current one).",
-                    }
-                )
-            },
-        ),
-        "NoFields": _body("NoFields", {}),
-    }
-
-
-def _endpoint_properties() -> dict[str, Schema]:
-    timestamp = ref("Timestamp")
-    return {
-        "id": public_id("whep", "The endpoint id."),
-        "account_id": public_id("acc", "The account it belongs to."),
-        "url": {"type": "string"},
-        "event_types": {"type": "array", "items": {"type": "string", "enum": list(EVENT_TYPES)}},
-        "description": or_null({"type": "string"}),
-        "enabled": {"type": "boolean"},
-        "disabled_reason": or_null(
-            {
-                "type": "string",
-                "enum": ["gone", "failing"],
-                "description": "Why Driftstack disabled it: `gone` (it answered 410), `failing` (no success "
-                "for DRIFTSTACK_WEBHOOK_DISABLE_AFTER_S, 5 days by default). null when enabled or disabled "
-                "by a client.",
-            }
-        ),
-        "signature_scheme": {"type": "string", "enum": list(SIGNATURE_SCHEMES), "description": _SCHEMES},
-        "public_key": or_null(
-            {"type": "string", "pattern": "^whpk_", "description": "`v1a`: verify with this."}
-        ),
-        "previous_secret_expires_at": or_null(
-            {**timestamp, "description": "After a rotation: the previous key signs too until then."}
-        ),
-        "created_at": timestamp,
-        "updated_at": timestamp,
-    }
-
-
-def _object(description: str, properties: dict[str, Schema]) -> Schema:
-    return {
-        "type": "object",
-        "description": description,
-        "properties": properties,
-        "required": list(properties),
-        "additionalProperties": False,
-    }
-
-
-def _event_schema() -> Schema:
-    examples = [t.example() for t in CATALOGUE.values()]
-    return {
-        "type": "object",
-        "description": "The body of every delivery (signed as sent; verify before parsing). `id` is the "
-        "`webhook-id` header: the same event keeps it across retries and redeliveries.",
-        "properties": {
-            "id": {"type": "string", "pattern": "^msg_", "description": "The message id."},
-            "type": {"type": "string", "enum": [*EVENT_TYPES, TEST_EVENT_TYPE]},
-            "created_at": {**ref("Timestamp"), "description": "When the event happened."},
-            "data": {
-                "type": "object",
-                "description": "`session.*`: the session as `GET /v1/sessions/:id` showed it at that moment "
-                "(with `metadata`, `status` and `reason`); `profile.*`: the profile as "
-                "`GET /v1/profiles/:id` showed it, with its `account_id`.",
-            },
-        },
-        "required": ["id", "type", "created_at", "data"],
-        "additionalProperties": False,
-        "examples": examples[:2],
-    }
-
-
-def schemas() -> dict[str, Schema]:
-    endpoint = _endpoint_properties()
-    secret = or_null(
-        {
-            "type": "string",
-            "pattern": "^whsec_",
-            "description": "`v1`: the signing secret, shown only here and after a rotation (null for `v1a`).",
-        }
-    )
-    maybe_timestamp = or_null(ref("Timestamp"))
-    return {
-        **_request_schemas(),
-        "WebhookEndpoint": _object("Where an account's events are sent.", endpoint),
-        "NewWebhookEndpoint": _object(
-            "The endpoint with its new secret (create and rotate only).", {**endpoint, "secret": secret}
-        ),
-        "WebhookEndpointPage": _page_of("WebhookEndpoint", "webhook endpoints"),
-        "WebhookEvent": _event_schema(),
-        "WebhookEventType": _object(
-            "A type an endpoint can subscribe to.",
-            {
-                "type": {"type": "string", "enum": list(EVENT_TYPES)},
-                "description": {"type": "string"},
-                "example": ref("WebhookEvent"),
-            },
-        ),
-        "WebhookEventTypeList": _object(
-            "Every subscribable type.",
-            {"data": {"type": "array", "items": ref("WebhookEventType")}},
-        ),
-        "WebhookAttempt": _object(
-            "One try at sending a delivery.",
-            {
-                "attempted_at": ref("Timestamp"),
-                "response_status": or_null({"type": "integer", "description": "null: no HTTP answer."}),
-                "duration_ms": {"type": "integer", "minimum": 0},
-                "response_body": or_null(
-                    {"type": "string", "description": f"The first {BODY_HEAD_BYTES} bytes of the answer."}
-                ),
-                "error": or_null(
-                    {"type": "string", "description": "Timeout, refused address, connection failure…"}
-                ),
-            },
-        ),
-        "WebhookDelivery": _object(
-            "One message for one endpoint, with every attempt so far.",
-            {
-                "id": public_id("dlv", "The delivery id."),
-                "endpoint_id": public_id("whep", "The endpoint."),
-                "message_id": {"type": "string", "pattern": "^msg_", "description": "The `webhook-id`."},
-                "event_type": {"type": "string", "enum": [*EVENT_TYPES, TEST_EVENT_TYPE]},
-                "status": {
-                    "type": "string",
-                    "enum": list(DELIVERY_STATUSES),
-                    "description": "`pending` (due at `next_attempt_at`), `delivering` (an attempt under "
-                    "way), `succeeded` (a 2xx answer), `failed` (every scheduled attempt failed; redeliver "
-                    "to try again), `cancelled` (the endpoint was deleted).",
-                },
-                "attempt_count": {"type": "integer", "minimum": 0},
-                "next_attempt_at": maybe_timestamp,
-                "last_attempt_at": maybe_timestamp,
-                "created_at": ref("Timestamp"),
-                "payload": ref("WebhookEvent"),
-                "attempts": {"type": "array", "items": ref("WebhookAttempt")},
-            },
-        ),
-        "WebhookDeliveryPage": _page_of("WebhookDelivery", "deliveries"),
-    }
+from ..webhooks.event_types import CATALOGUE, PING, TEST_EVENT_TYPE
+from .openapi_components import public_id, ref
+from .openapi_operations import json_answer, links_to, no_content, operation, param
+from .shapes import webhooks as shapes
+from .shapes.common import MAX_LIMIT, TimePage
+from .shapes.webhook_answers import PROFILE_EVENT_TYPES, SESSION_EVENT_TYPES
 
 
 def parameters() -> dict[str, Any]:
@@ -256,8 +44,17 @@ def paths() -> dict[str, Any]:
                 "`webhook-signature`).",
                 tag="webhooks",
                 scope="admin",
-                body="CreateWebhookEndpoint",
+                body=shapes.CreateWebhookEndpoint,
                 ok=json_answer("NewWebhookEndpoint", "The endpoint, with its secret.", "201"),
+                links=links_to(
+                    "endpoint_id",
+                    "getWebhookEndpoint",
+                    "updateWebhookEndpoint",
+                    "rotateWebhookSecret",
+                    "testWebhookEndpoint",
+                    "listWebhookDeliveries",
+                    "deleteWebhookEndpoint",
+                ),
             ),
             "get": operation(
                 "listWebhookEndpoints",
@@ -265,7 +62,7 @@ def paths() -> dict[str, Any]:
                 "The account's endpoints, newest first, cursor-paginated. Secrets are never shown.",
                 tag="webhooks",
                 scope="read",
-                parameters=(param("Limit"), param("Cursor")),
+                query=TimePage,
                 ok=json_answer("WebhookEndpointPage", "A page of endpoints."),
                 problems=("validation-failed",),
             ),
@@ -274,8 +71,8 @@ def paths() -> dict[str, Any]:
             "get": operation(
                 "listWebhookEventTypes",
                 "List webhook event types",
-                "Every type an endpoint can subscribe to, with a description and an example payload. "
-                f"`{TEST_EVENT_TYPE}` is sent only by the test route.",
+                "Every type an endpoint can subscribe to, with a description and an example payload, "
+                f"then `{TEST_EVENT_TYPE}` (`subscribable: false`): the ping only the test route sends.",
                 tag="webhooks",
                 scope="read",
                 ok=json_answer("WebhookEventTypeList", "The catalogue."),
@@ -299,7 +96,7 @@ def paths() -> dict[str, Any]:
                 "registration. Events stored while an endpoint is disabled are not queued for it.",
                 tag="webhooks",
                 scope="admin",
-                body="UpdateWebhookEndpoint",
+                body=shapes.UpdateWebhookEndpoint,
                 ok=json_answer("WebhookEndpoint", "The endpoint as it is now."),
                 problems=("not-found",),
             ),
@@ -324,7 +121,7 @@ def paths() -> dict[str, Any]:
                 "secret once.",
                 tag="webhooks",
                 scope="admin",
-                body="RotateWebhookSecret",
+                body=shapes.RotateWebhookSecret,
                 body_required=False,
                 ok=json_answer("NewWebhookEndpoint", "The endpoint, with its new secret."),
                 problems=("not-found",),
@@ -339,9 +136,10 @@ def paths() -> dict[str, Any]:
                 "answers with the delivery and its attempt.",
                 tag="webhooks",
                 scope="admin",
-                body="NoFields",
+                body=shapes.NoFields,
                 body_required=False,
                 ok=json_answer("WebhookDelivery", "The ping's delivery, attempted."),
+                links=links_to("delivery_id", "redeliverWebhook", endpoint_id="endpoint_id"),
                 problems=("not-found",),
             ),
         },
@@ -354,17 +152,7 @@ def paths() -> dict[str, Any]:
                 "attempts: time, response status, latency, the first bytes of the answer or the error.",
                 tag="webhooks",
                 scope="read",
-                parameters=(
-                    param("Limit"),
-                    param("Cursor"),
-                    {
-                        "name": "status",
-                        "in": "query",
-                        "required": False,
-                        "description": "Only deliveries in this status.",
-                        "schema": {"type": "string", "enum": list(DELIVERY_STATUSES)},
-                    },
-                ),
+                query=shapes.DeliveryList,
                 ok=json_answer("WebhookDeliveryPage", "A page of deliveries."),
                 problems=("validation-failed", "not-found"),
             ),
@@ -378,13 +166,23 @@ def paths() -> dict[str, Any]:
                 "its status. A delivery whose attempt is under way answers 409.",
                 tag="webhooks",
                 scope="admin",
-                body="NoFields",
+                body=shapes.NoFields,
                 body_required=False,
                 ok=json_answer("WebhookDelivery", "The delivery, due now.", "202"),
                 problems=("not-found", "conflict"),
             ),
         },
     }
+
+
+def _payload(event_type: str) -> str:
+    if event_type in SESSION_EVENT_TYPES:
+        return "SessionEvent"
+    if event_type in PROFILE_EVENT_TYPES:
+        return "ProfileEvent"
+    if event_type == TEST_EVENT_TYPE:
+        return "PingEvent"
+    raise LookupError(f"no payload is declared for {event_type}")
 
 
 def outgoing() -> dict[str, Any]:
@@ -410,14 +208,16 @@ def outgoing() -> dict[str, Any]:
                 "parameters": parameters,
                 "requestBody": {
                     "required": True,
-                    "content": {"application/json": {"schema": ref("WebhookEvent"), "example": t.example()}},
+                    "content": {"application/json": {"schema": ref(_payload(name)), "example": t.example()}},
                 },
                 "responses": {
                     "2XX": {
                         "description": "Delivered. Any other answer (3xx included) is retried; 410 disables."
+                        if t.subscribable
+                        else "Delivered. The ping is one attempt, never retried (a redeliver sends it again)."
                     }
                 },
             }
         }
-        for name, t in CATALOGUE.items()
+        for name, t in ((t.name, t) for t in (*CATALOGUE.values(), PING))
     }

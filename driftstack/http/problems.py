@@ -8,6 +8,7 @@ from typing import Any
 from aiohttp import web
 
 from ..access import Forbidden, Unauthorized
+from ..consistency import ViewLagging
 from ..domain.archetypes import UnknownArchetype
 from ..domain.errors import (
     ConcurrencyLimitReached,
@@ -19,16 +20,23 @@ from ..domain.errors import (
     ValidationFailed,
 )
 from ..drivers.base import DriverError, DriverUnavailable
+from ..egress import NavigationRefused
 from ..sessions import CaptureTooLarge
+from ..store import unreachable
+from .validation import RequestInvalid
 
 PROBLEM_BASE = "https://driftstack.dev/problems/"
 CONTENT_TYPE = "application/problem+json"
 CONCURRENCY_RETRY_AFTER_S = 5
+# A view catches up in milliseconds; a store is reconnected to within about a second of its return.
+VIEW_LAGGING_RETRY_AFTER_S = 1
+STORE_UNAVAILABLE_RETRY_AFTER_S = 2
 
 # slug → (status, title): every problem type the API answers with.
 TYPES: dict[str, tuple[int, str]] = {
     "unauthorized": (401, "Unauthorized"),
     "forbidden": (403, "Forbidden"),
+    "egress-refused": (403, "Egress refused"),
     "not-found": (404, "Not found"),
     "method-not-allowed": (405, "Method not allowed"),
     "session-timeout": (408, "Session idle timeout"),
@@ -42,6 +50,8 @@ TYPES: dict[str, tuple[int, str]] = {
     "internal-error": (500, "Internal error"),
     "driver-error": (502, "Driver error"),
     "driver-not-integrated": (503, "Driver not integrated"),
+    "store-unavailable": (503, "Store unavailable"),
+    "view-lagging": (503, "View lagging"),
 }
 
 
@@ -116,6 +126,13 @@ def from_exception(error: Exception, instance: str) -> web.Response | None:
                 resource=error.resource,
                 tier=error.tier,
             )
+        case RequestInvalid():
+            return problem(
+                "validation-failed",
+                str(error),
+                instance=instance,
+                errors=[{"field": field, "message": message} for field, message in error.errors],
+            )
         case ValidationFailed():
             return problem(
                 "validation-failed",
@@ -147,6 +164,39 @@ def from_exception(error: Exception, instance: str) -> web.Response | None:
                 instance=instance,
                 install=getattr(error, "hint", None),
             )
+        case NavigationRefused():
+            return problem(
+                "egress-refused",
+                error.detail,
+                instance=instance,
+                host=error.host,
+                port=error.port,
+                setting="DRIFTSTACK_EGRESS_ALLOW",
+            )
         case DriverError():
-            return problem("driver-error", str(error), instance=instance, reason=error.reason)
+            # Driftstack's sentence and reason; the engine's own line only as a hint beside them.
+            return problem(
+                "driver-error",
+                error.detail,
+                instance=instance,
+                reason=error.reason.value,
+                engine_message=error.engine_message,
+            )
+        case ViewLagging():
+            return problem(
+                "view-lagging",
+                str(error),
+                instance=instance,
+                headers={"Retry-After": str(VIEW_LAGGING_RETRY_AFTER_S)},
+                view=error.view,
+                view_position=error.position,
+                write_position=error.wanted,
+            )
+        case _ if unreachable(error):
+            return problem(
+                "store-unavailable",
+                "the event store cannot be reached; retry shortly",
+                instance=instance,
+                headers={"Retry-After": str(STORE_UNAVAILABLE_RETRY_AFTER_S)},
+            )
     return None

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from .answers import answer
 from .context import caller, services
-from .pagination import limit_of, page_body, time_cursor_of, time_key
-from .profiles import name_of, profile_writer
-from .validation import Body
+from .pagination import page_body, time_key
+from .profiles import profile_writer
+from .shapes.common import NoQuery, TimePage
+from .shapes.profile_answers import Profile, ProfileSnapshot, ProfileSnapshotPage
+from .shapes.snapshots import RestoreSnapshot
+from .validation import body_of, query_of
 
 routes = web.RouteTableDef()
 
@@ -19,24 +23,23 @@ def _snapshot_id(request: web.Request) -> str:
 @routes.get("/v1/profile-snapshots")
 async def list_snapshots(request: web.Request) -> web.Response:
     who = await caller(request, "read")
-    limit = limit_of(request)
-    rows = await services(request).profiles.snapshots(who, limit=limit + 1, after=time_cursor_of(request))
-    return web.json_response(page_body(rows, limit, time_key))
+    query = query_of(request, TimePage)
+    rows = await services(request).profiles.snapshots(who, limit=query.limit + 1, after=query.after)
+    return answer(ProfileSnapshotPage, page_body(rows, query.limit, time_key))
 
 
 @routes.get("/v1/profile-snapshots/{snapshot_id}")
 async def get_snapshot(request: web.Request) -> web.Response:
     who = await caller(request, "read")
-    return web.json_response(await services(request).profiles.snapshot(who, _snapshot_id(request)))
+    query_of(request, NoQuery)
+    return answer(ProfileSnapshot, await services(request).profiles.snapshot(who, _snapshot_id(request)))
 
 
 @routes.post("/v1/profile-snapshots/{snapshot_id}/restore")
 async def restore_snapshot(request: web.Request) -> web.Response:
     who = await profile_writer(request)
-    body = await Body.of(request)
-    name = name_of(body, required=True) or ""
-    body.no_other_fields()
-    return web.json_response(await services(request).profiles.restore(who, _snapshot_id(request), name))
+    body = await body_of(request, RestoreSnapshot)
+    return answer(Profile, await services(request).profiles.restore(who, _snapshot_id(request), body.name))
 
 
 @routes.delete("/v1/profile-snapshots/{snapshot_id}")

@@ -5,22 +5,25 @@ from __future__ import annotations
 from aiohttp import web
 
 from ..access import Forbidden
-from ..domain import ids
-from ..domain.archetypes import SLUG_PATTERN
-from ..domain.behavior import BEHAVIORS
-from ..domain.errors import ValidationFailed
 from ..sessions import Interaction, NewSession, WaitFor
+from .answers import answer
 from .context import caller, services
-from .pagination import limit_of, page_body, time_cursor_of, time_key
-from .validation import Body
+from .pagination import page_body, position_key, time_key
+from .shapes import sessions as shapes
+from .shapes.common import NoQuery
+from .shapes.network import NetworkLog, NetworkQuery
+from .shapes.session_answers import (
+    CaptureResult,
+    InteractResult,
+    NavigateResult,
+    PageState,
+    Session,
+    SessionPage,
+    WaitResult,
+)
+from .validation import body_of, query_of
 
 routes = web.RouteTableDef()
-
-PURPOSES = ("production_customer", "cumulative_rig_validation", "test_domain_probe")
-RESERVED_PURPOSES = PURPOSES[1:]
-STATUSES = ("creating", "ready", "busy", "destroyed", "errored")
-WAIT_UNTIL = ("load", "domcontentloaded", "networkidle")
-MAX_TIMEOUT_MS = 300_000
 
 
 def _session_id(request: web.Request) -> str:
@@ -30,50 +33,58 @@ def _session_id(request: web.Request) -> str:
 @routes.post("/v1/sessions")
 async def create_session(request: web.Request) -> web.Response:
     who = await caller(request, "write")
-    body = await Body.of(request, optional=True)
-    archetype = body.string("archetype", max_len=60) or "default"
-    if archetype != "default" and not SLUG_PATTERN.match(archetype):
-        raise ValidationFailed("archetype", "a lowercase slug of 3 to 60 characters [a-z0-9_]")
-    purpose = body.string("purpose", choices=PURPOSES) or "production_customer"
-    spec = NewSession(
-        archetype=archetype,
-        purpose=purpose,
-        label=body.string("label", max_len=120),
-        metadata=body.json_object("metadata", max_bytes=16_384),
-        behavioral_profile=body.string("behavioral_profile", choices=tuple(BEHAVIORS)),
-        profile_id=body.string("profile_id", max_len=64),
-    )
-    body.no_other_fields()
-    if purpose in RESERVED_PURPOSES and "admin" not in who.scopes:
+    query = query_of(request, shapes.CreateSessionQuery)
+    body = await body_of(request, shapes.CreateSession, optional=True)
+    purpose = body.purpose or "production_customer"
+    if purpose in shapes.RESERVED_PURPOSES and "admin" not in who.scopes:
         raise Forbidden(f"purpose '{purpose}' is reserved for Driftstack-internal operations")
-    if spec.profile_id is not None and ids.parse_public_id(ids.PROFILE, spec.profile_id) is None:
-        raise ValidationFailed("profile_id", "a profile id (prof_…)")
-    wait = request.query.get("wait", "false").lower() in ("1", "true", "yes")
-    session = await services(request).sessions.create(who, spec, wait=wait)
-    return web.json_response(session, status=201)
+    spec = NewSession(
+        archetype=body.archetype or "default",
+        purpose=purpose,
+        label=body.label,
+        metadata=body.metadata,
+        behavioral_profile=body.behavioral_profile,
+        profile_id=body.profile_id,
+        proxy=body.proxy,
+        engine=body.engine,
+        initial_url=body.initial_url,
+        viewport=(body.viewport.width, body.viewport.height) if body.viewport is not None else None,
+    )
+    session = await services(request).sessions.create(who, spec, wait=query.wait)
+    return answer(Session, session, status=201)
 
 
 @routes.get("/v1/sessions")
 async def list_sessions(request: web.Request) -> web.Response:
     who = await caller(request, "read")
-    limit = limit_of(request)
-    status = request.query.get("status") or None
-    if status is not None and status not in STATUSES:
-        raise ValidationFailed("status", f"one of {', '.join(STATUSES)}")
-    after = time_cursor_of(request)
-    rows = await services(request).sessions.list(who, limit=limit + 1, after=after, status=status)
-    return web.json_response(page_body(rows, limit, time_key))
+    query = query_of(request, shapes.SessionList)
+    rows = await services(request).sessions.list(
+        who, limit=query.limit + 1, after=query.after, status=query.status
+    )
+    return answer(SessionPage, page_body(rows, query.limit, time_key))
 
 
 @routes.get("/v1/sessions/{session_id}")
 async def get_session(request: web.Request) -> web.Response:
     who = await caller(request, "read")
-    return web.json_response(await services(request).sessions.get(who, _session_id(request)))
+    query_of(request, NoQuery)
+    return answer(Session, await services(request).sessions.get(who, _session_id(request)))
+
+
+@routes.get("/v1/sessions/{session_id}/network")
+async def session_network(request: web.Request) -> web.Response:
+    who = await caller(request, "read")
+    query = query_of(request, NetworkQuery)
+    log = await services(request).sessions.network(
+        who, _session_id(request), after=query.after, limit=query.limit + 1
+    )
+    return answer(NetworkLog, {**page_body(log["rows"], query.limit, position_key), "totals": log["totals"]})
 
 
 @routes.delete("/v1/sessions/{session_id}")
 async def destroy_session(request: web.Request) -> web.Response:
     who = await caller(request, "write")
+    query_of(request, NoQuery)
     await services(request).sessions.destroy(who, _session_id(request))
     return web.Response(status=204)
 
@@ -81,78 +92,72 @@ async def destroy_session(request: web.Request) -> web.Response:
 @routes.post("/v1/sessions/{session_id}/navigate")
 async def navigate(request: web.Request) -> web.Response:
     who = await caller(request, "write")
-    body = await Body.of(request)
-    url = body.string("url", required=True, max_len=8192) or ""
-    if not url.startswith(("http://", "https://")) and url != "about:blank":
-        raise ValidationFailed("url", "an absolute http:// or https:// URL")
-    # Seed 000 calls it wait_for, seed 001 wait_until: both are accepted, wait_until wins.
-    wait_for = body.string("wait_for", choices=WAIT_UNTIL)
-    wait_until = body.string("wait_until", choices=WAIT_UNTIL) or wait_for or "load"
-    timeout_ms = body.integer("timeout_ms", minimum=1, maximum=MAX_TIMEOUT_MS)
-    body.no_other_fields()
-    result = await services(request).sessions.navigate(who, _session_id(request), url, wait_until, timeout_ms)
-    return web.json_response(result)
+    query_of(request, NoQuery)
+    body = await body_of(request, shapes.Navigate)
+    result = await services(request).sessions.navigate(
+        who, _session_id(request), body.url, body.until, body.timeout_ms
+    )
+    return answer(NavigateResult, result)
 
 
 @routes.post("/v1/sessions/{session_id}/interact")
 async def interact(request: web.Request) -> web.Response:
     who = await caller(request, "write")
-    body = await Body.of(request)
-    kind = body.string("type", required=True, choices=("tap", "type", "scroll", "press"))
-    interaction = Interaction(
-        type=kind or "",
-        selector=body.string("selector", required=kind == "tap", max_len=2048),
-        text=body.string("text", required=kind == "type", max_len=100_000, nullable=False)
-        if kind == "type"
-        else None,
-        direction=body.string("direction", choices=("up", "down", "left", "right")) or "down"
-        if kind == "scroll"
-        else None,
-        pixels=body.integer("pixels", minimum=1, maximum=100_000, required=kind == "scroll")
-        if kind == "scroll"
-        else None,
-        key=body.string("key", required=kind == "press", max_len=64) if kind == "press" else None,
-        timeout_ms=body.integer("timeout_ms", minimum=1, maximum=MAX_TIMEOUT_MS),
-    )
-    body.no_other_fields()
+    query_of(request, NoQuery)
+    body = await body_of(request, shapes.Interaction)
+    match body:
+        case shapes.TapInteraction():
+            interaction = Interaction(type="tap", selector=body.selector, timeout_ms=body.timeout_ms)
+        case shapes.TypeInteraction():
+            interaction = Interaction(
+                type="type", selector=body.selector, text=body.text, timeout_ms=body.timeout_ms
+            )
+        case shapes.ScrollInteraction():
+            interaction = Interaction(
+                type="scroll",
+                selector=body.selector,
+                direction=body.direction or "down",
+                pixels=body.pixels,
+                timeout_ms=body.timeout_ms,
+            )
+        case shapes.PressInteraction():
+            interaction = Interaction(
+                type="press", selector=body.selector, key=body.key, timeout_ms=body.timeout_ms
+            )
     result = await services(request).sessions.interact(who, _session_id(request), interaction)
-    return web.json_response(result)
+    return answer(InteractResult, result)
 
 
 @routes.post("/v1/sessions/{session_id}/wait")
 async def wait(request: web.Request) -> web.Response:
     who = await caller(request, "write")
-    body = await Body.of(request)
-    kind = body.string("kind", required=True, choices=("selector", "navigation", "duration"))
-    wait_for = WaitFor(
-        kind=kind or "",
-        selector=body.string("selector", required=kind == "selector", max_len=2048)
-        if kind == "selector"
-        else None,
-        timeout_ms=body.integer("timeout_ms", minimum=1, maximum=MAX_TIMEOUT_MS),
-        duration_ms=body.integer(
-            "duration_ms", minimum=0, maximum=MAX_TIMEOUT_MS, required=kind == "duration"
-        )
-        if kind == "duration"
-        else None,
-    )
-    body.no_other_fields()
+    query_of(request, NoQuery)
+    body = await body_of(request, shapes.Wait)
+    match body:
+        case shapes.SelectorWait():
+            wait_for = WaitFor(kind="selector", selector=body.selector, timeout_ms=body.timeout_ms)
+        case shapes.NavigationWait():
+            wait_for = WaitFor(kind="navigation", timeout_ms=body.timeout_ms)
+        case shapes.DurationWait():
+            # Seed 000 sends only timeout_ms: for a duration it is how long to sleep.
+            wait_for = WaitFor(kind="duration", timeout_ms=body.timeout_ms, duration_ms=body.sleep_ms)
     result = await services(request).sessions.wait(who, _session_id(request), wait_for)
-    return web.json_response(result)
+    return answer(WaitResult, result)
 
 
 @routes.get("/v1/sessions/{session_id}/state")
 async def state(request: web.Request) -> web.Response:
     who = await caller(request, "read")
-    return web.json_response(await services(request).sessions.state(who, _session_id(request)))
+    query_of(request, NoQuery)
+    return answer(PageState, await services(request).sessions.state(who, _session_id(request)))
 
 
 @routes.post("/v1/sessions/{session_id}/capture")
 async def capture(request: web.Request) -> web.Response:
     who = await caller(request, "write")
-    body = await Body.of(request)
-    kind = body.string("kind", required=True, choices=("screenshot", "pdf", "dom_snapshot"))
-    full_page = body.boolean("full_page", default=False)
-    body.no_other_fields()
-    result = await services(request).sessions.capture(who, _session_id(request), kind or "", full_page)
-    return web.json_response(result)
+    query_of(request, NoQuery)
+    body = await body_of(request, shapes.Capture)
+    result = await services(request).sessions.capture(
+        who, _session_id(request), body.kind, bool(body.full_page)
+    )
+    return answer(CaptureResult, result)

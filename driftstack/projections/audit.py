@@ -38,6 +38,7 @@ ACTIONS: dict[type[Any], str] = {
     Account.Created: "account.created",
     Account.MemberAdded: "account.member_added",
     ApiKey.Issued: "api_key.created",
+    ApiKey.Revoked: "api_key.revoked",
     WebhookEndpoint.Registered: "webhook_endpoint.created",
     WebhookEndpoint.Updated: "webhook_endpoint.updated",
     WebhookEndpoint.SecretRotated: "webhook_endpoint.secret_rotated",

@@ -10,12 +10,13 @@ from typing import Any
 
 import structlog
 from eventsourcing.persistence import InfrastructureFactory, Notification, Tracking
-from eventsourcing.postgres import PostgresApplicationRecorder
+from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from eventsourcing.projection import Projection
 from eventsourcing.utils import Environment
 from psycopg.sql import SQL, Identifier
 
-from .progress import Progress
+from ..store import reconnect_quickly, unreachable
+from .progress import Progress, Stall
 from .view import View, ViewMoved
 
 log = structlog.get_logger()
@@ -25,6 +26,19 @@ log = structlog.get_logger()
 RUN_LENGTH = 500
 # A NOTIFY wakes the reader at once; should one be missed, the view still looks this often.
 POLL_S = 1.0
+# After a failure the projection starts again after RESTART_FIRST_S, doubling up to RESTART_CAP_S:
+# low, so a view is back within about a second of its store.
+RESTART_FIRST_S = 0.1
+RESTART_CAP_S = 1.0
+
+
+class EventNotApplied(Exception):
+    """The view cannot apply the event at `notification_id`; `__cause__` says why."""
+
+    def __init__(self, notification: Notification) -> None:
+        super().__init__(f"cannot apply event {notification.id} ({notification.topic})")
+        self.notification_id = notification.id
+        self.topic = notification.topic
 
 
 class SupervisedProjection:
@@ -32,7 +46,9 @@ class SupervisedProjection:
 
     It reads the events that follow the view's position from the store, applies them in one
     transaction with the last one's position, then advances `progress`; woken by the store's
-    NOTIFY when there is nothing left to read.
+    NOTIFY when there is nothing left to read. What stops it (an event it cannot apply, a store it
+    cannot reach) is logged once and shown in `progress.stall`, and it tries again after a pause
+    that doubles up to RESTART_CAP_S, so it is back within about a second of the store.
     """
 
     def __init__(
@@ -41,10 +57,10 @@ class SupervisedProjection:
         view_class: type[View],
         application_class: type[Any],
         env: dict[str, str],
-        restart_delay_s: float = 1.0,
+        store_wait_s: float = 2.0,
         attributes: dict[str, Any] | None = None,
     ) -> None:
-        self.progress = Progress()
+        self.progress = Progress(projection_class.name)
         # A subclass per supervisor carries what else the projection needs (e.g. a key).
         self._projection_class: type[Projection[Any]] = type(
             projection_class.__name__,
@@ -54,7 +70,9 @@ class SupervisedProjection:
         self._view_class = view_class
         self._application_class = application_class
         self._env = env
-        self._restart_delay_s = restart_delay_s
+        self._store_wait_s = store_wait_s
+        self._pause_s = RESTART_FIRST_S
+        self._reported: tuple[object, ...] | None = None
         self._stopping = threading.Event()
         self._woken = threading.Event()
         self._started = threading.Event()
@@ -67,6 +85,20 @@ class SupervisedProjection:
         return self._projection_class.name
 
     def start(self, timeout: float = 30.0) -> None:
+        """Opens the application and the view (creating the view's tables), then follows the events.
+
+        Both are opened once: a restart reuses them, so it runs no DDL (concurrent DDL is what
+        made restarts fail with `tuple concurrently updated`), and their pools reconnect.
+        """
+        self._app = self._application_class(self._env)
+        # Named after the projection, as eventsourcing's ProjectionRunner names it: the view's
+        # tracking table is `<projection name>_tracking`.
+        environment = Environment(self.name, {**os.environ, **self._env})
+        self._factory = InfrastructureFactory[View].construct(environment)
+        self._view = self._factory.tracking_recorder(self._view_class)
+        self._projection = self._projection_class(view=self._view)
+        for datastore in self._datastores():
+            reconnect_quickly(datastore, self._store_wait_s)
         self._thread.start()
         if not self._started.wait(timeout):
             raise RuntimeError(f"projection {self.name} did not start")
@@ -75,41 +107,89 @@ class SupervisedProjection:
         self._stopping.set()
         self._woken.set()
         self._thread.join(timeout=10)
+        self._factory.close()
+        self._app.close()
+
+    def _datastores(self) -> list[PostgresDatastore]:
+        return [self._app.recorder.datastore, self._view.datastore]
 
     def _run(self) -> None:
         while not self._stopping.is_set():
             try:
                 self._follow()
-            except Exception:
-                log.exception("projection.failed", projection=self.name)
-            if not self._stopping.wait(self._restart_delay_s):
-                log.info("projection.restarting", projection=self.name)
+            except EventNotApplied as e:
+                self._stalled(e)
+            except Exception as e:
+                if unreachable(e):
+                    self._store_lost(e)
+                else:
+                    self.progress.stalled(Stall("error", f"{type(e).__name__}: {e}"))
+                    if self._reported != ("error", repr(e)):
+                        self._reported = ("error", repr(e))
+                        log.exception(
+                            "projection.failed", projection=self.name, position=self.progress.position
+                        )
+            if not self._stopping.wait(self._pause_s):
+                self._pause_s = min(self._pause_s * 2, RESTART_CAP_S)
+
+    def _stalled(self, e: EventNotApplied) -> None:
+        cause = e.__cause__ or e
+        self.progress.stalled(
+            Stall(
+                "event", f"{type(cause).__name__}: {cause}", notification_id=e.notification_id, topic=e.topic
+            )
+        )
+        if self._reported != ("event", e.notification_id):
+            self._reported = ("event", e.notification_id)
+            log.error(
+                "view.failing",
+                projection=self.name,
+                position=self.progress.position,
+                failing_event=e.notification_id,
+                topic=e.topic,
+                error=f"{type(cause).__name__}: {cause}",
+                exc_info=cause,
+            )
+
+    def _store_lost(self, e: Exception) -> None:
+        self.progress.stalled(Stall("store", f"{type(e).__name__}: {e}"))
+        if self._reported != ("store",):
+            self._reported = ("store",)
+            log.warning(
+                "view.store_unreachable", projection=self.name, position=self.progress.position, error=str(e)
+            )
+        # The connections idle in the pools are dead too: drop them now, so the first attempt
+        # after the store's return opens fresh ones instead of failing on each in turn.
+        for datastore in self._datastores():
+            with contextlib.suppress(Exception):
+                datastore.pool.check()
+
+    def _moving(self) -> None:
+        """The view reads (and applies) again: quick restarts next time, and say it is back."""
+        self._pause_s = RESTART_FIRST_S
+        self.progress.resumed()
+        if self._reported is not None:
+            log.info("view.following", projection=self.name, position=self.progress.position)
+            self._reported = None
 
     def _follow(self) -> None:
-        app = self._application_class(self._env)
-        # Named after the projection, as eventsourcing's ProjectionRunner names it: the view's
-        # tracking table is `<projection name>_tracking`.
-        environment = Environment(self.name, {**os.environ, **self._env})
-        with (
-            contextlib.closing(app),
-            contextlib.closing(InfrastructureFactory[View].construct(environment)) as factory,
-        ):
-            view = factory.tracking_recorder(self._view_class)
-            projection = self._projection_class(view=view)
-            position = view.max_tracking_id(app.name) or 0
-            self.progress.advance(position)
-            self._started.set()
-            with _Wakeups(app.recorder, self._woken) as wakeups:
-                while not self._stopping.is_set():
-                    wakeups.check()
-                    self._woken.clear()
-                    notifications = app.recorder.select_notifications(
-                        start=position, limit=RUN_LENGTH, topics=projection.topics, inclusive_of_start=False
-                    )
-                    if not notifications:
-                        self._woken.wait(POLL_S)
-                        continue
-                    position = self._apply(app, view, projection, position, notifications)
+        app, view, projection = self._app, self._view, self._projection
+        position = view.max_tracking_id(app.name) or 0
+        self.progress.advance(position)
+        self._started.set()
+        with _Wakeups(app.recorder, self._woken) as wakeups:
+            while not self._stopping.is_set():
+                wakeups.check()
+                self._woken.clear()
+                notifications = app.recorder.select_notifications(
+                    start=position, limit=RUN_LENGTH, topics=projection.topics, inclusive_of_start=False
+                )
+                if not notifications:
+                    self._moving()
+                    self._woken.wait(POLL_S)
+                    continue
+                position = self._apply(app, view, projection, position, notifications)
+                self._moving()
 
     def _apply(
         self,
@@ -128,9 +208,11 @@ class SupervisedProjection:
                 view.commit(Tracking(app.name, notifications[-1].id))  # all of them, handled or not
         except ViewMoved as moved:
             position = moved.position
-        except Exception:
-            if len(notifications) == 1:
+        except Exception as e:
+            if unreachable(e):
                 raise
+            if len(notifications) == 1:
+                raise EventNotApplied(notifications[0]) from e
             # One at a time, so every event before the one that fails lands, as it would alone.
             for notification in notifications:
                 if notification.id > position:

@@ -48,6 +48,9 @@ def new_session_document(
         "behavioral_profile": behavioral_profile,
         "profile_id": profile_id,
         "reason": None,
+        "engine": None,
+        "engine_version": None,
+        "tap_kind": None,
         "current_url": None,
         "title": None,
         "action_count": 0,
@@ -121,7 +124,10 @@ def patch_for(event: Any) -> SessionPatch | None:
 
 @patch_for.register
 def _(event: Session.Provisioned) -> SessionPatch:
-    return SessionPatch(status="ready")
+    return SessionPatch(
+        status="ready",
+        fields={"engine": event.engine, "engine_version": event.engine_version, "tap_kind": event.tap_kind},
+    )
 
 
 @patch_for.register
@@ -137,7 +143,12 @@ def _(event: Session.Interacted | Session.Waited) -> SessionPatch:
 
 @patch_for.register
 def _(event: Session.StateRead) -> SessionPatch:
-    return SessionPatch(state=True, actions=1, fields={"current_url": event.url})
+    return SessionPatch(state=True, actions=1, fields=_location(event.url, event.title))
+
+
+@patch_for.register
+def _(event: Session.PageMoved) -> SessionPatch:
+    return SessionPatch(fields=_location(event.url, event.title))
 
 
 @patch_for.register
@@ -147,7 +158,18 @@ def _(event: Session.Captured) -> SessionPatch:
 
 @patch_for.register
 def _(event: Session.ActionFailed) -> SessionPatch:
-    return SessionPatch(actions=1)
+    # A failed navigation moves the page too: onto the engine's error page for the URL that failed.
+    return SessionPatch(actions=1, fields=_location(event.url, event.title))
+
+
+def _location(url: str | None, title: str | None) -> dict[str, Any]:
+    """The document fields an event's reading of the page sets (events before v2 lack some)."""
+    fields: dict[str, Any] = {}
+    if url is not None:
+        fields["current_url"] = url
+    if title is not None:
+        fields["title"] = title
+    return fields
 
 
 @patch_for.register

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import singledispatchmethod
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, Generic, Self, TypeVar
 
 from eventsourcing.persistence import Tracking
 from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
 from eventsourcing.projection import Projection
 from psycopg import Cursor
+from psycopg.abc import Params, Query, QueryNoTemplate
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Composed
+
+from .storable import storable
 
 Write = Callable[[Cursor[DictRow]], object]
 
@@ -31,6 +34,27 @@ class ViewMoved(Exception):
     def __init__(self, position: int) -> None:
         super().__init__(f"the view is at {position}")
         self.position = position
+
+
+class StorableCursor(Cursor[DictRow]):
+    """The cursor every view writes through: each parameter passes through `storable` first.
+
+    One place, so no view (today's or a new one) can write a value that stops it at an event.
+    """
+
+    # One signature for all of execute's overloads: a view passes a query and its parameters.
+    def execute(  # type: ignore[override]
+        self,
+        query: QueryNoTemplate,
+        params: Params | None = None,
+        *,
+        prepare: bool | None = None,
+        binary: bool | None = None,
+    ) -> Self:
+        return super().execute(query, storable(params), prepare=prepare, binary=binary)
+
+    def executemany(self, query: Query, params_seq: Iterable[Params], *, returning: bool = False) -> None:
+        super().executemany(query, (storable(p) for p in params_seq), returning=returning)
 
 
 @dataclass
@@ -58,7 +82,7 @@ class View(PostgresTrackingRecorder):
         Pipelined, the statements of a run travel to the server without waiting on each other.
         """
         with self.datastore.get_connection() as conn, conn.pipeline(), conn.transaction():
-            curs = conn.cursor()
+            curs = StorableCursor(conn)
             curs.execute(_ASYNCHRONOUS_COMMIT)
             curs.execute(_LOCK_VIEW, (self.tracking_table_name,))
             position = self._max_tracking_id(application_name, curs) or 0

@@ -12,6 +12,7 @@ import contextlib
 import os
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -29,6 +30,19 @@ from .transport import Outcome, Transport
 log = structlog.get_logger()
 
 Disable = Callable[[UUID, str, str], Awaitable[None]]
+
+# While draining, how often to look again when no attempt of this dispatcher says something changed
+# (another dispatcher may be sending the rows).
+_DRAIN_RECHECK_S = 0.5
+
+
+@dataclass(frozen=True)
+class Drained:
+    """What a drain left: deliveries still pending (`due`: of them, those due before it ended);
+    None when the store could not say."""
+
+    pending: int | None
+    due: int | None
 
 
 class Dispatcher:
@@ -49,6 +63,8 @@ class Dispatcher:
         # A lease shorter than a request could hand a row to a second dispatcher mid-attempt.
         self._lease_s = max(settings.webhook_lease_s, settings.webhook_timeout_s + 5)
         self._wake = asyncio.Event()
+        self._attempted = asyncio.Event()  # set after each recorded attempt: a drain looks again
+        self.left_to_drain: int | None = None  # while draining: deliveries still due before its end
         self._in_flight: set[asyncio.Task[None]] = set()
         self._listener: asyncpg.Connection | None = None
         self._loop: asyncio.Task[None] | None = None
@@ -56,7 +72,7 @@ class Dispatcher:
     async def start(self) -> None:
         await self._listen()
         self._loop = asyncio.create_task(self._run(), name=f"webhook-dispatcher-{self.name}")
-        log.info("webhooks.dispatcher_started", dispatcher=self.name, lease_s=self._lease_s)
+        log.debug("webhooks.dispatcher_started", dispatcher=self.name, lease_s=self._lease_s)
 
     async def stop(self) -> None:
         if self._loop is not None:
@@ -69,6 +85,32 @@ class Dispatcher:
             await asyncio.wait(self._in_flight, timeout=5)
         if self._listener is not None and not self._listener.is_closed():
             await self._listener.close()
+
+    async def drain(self, after_seq: int, upto_seq: int, seconds: float) -> Drained:
+        """Keeps delivering until no delivery enqueued in (`after_seq`, `upto_seq`] is due before
+        `seconds` have passed, or they have passed: a stopping service's last webhooks go out
+        before it exits, and one that keeps failing does not hold the stop beyond its bound."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + seconds
+        due = 0
+        try:
+            while True:
+                self._attempted.clear()
+                due = await self._records.pending_between(after_seq, upto_seq, deadline - loop.time())
+                if self.left_to_drain is None and due:
+                    log.info("webhooks.draining", dispatcher=self.name, due=due, seconds=round(seconds, 1))
+                self.left_to_drain = due
+                remaining = deadline - loop.time()
+                if due == 0 or remaining <= 0:
+                    break
+                self._wake.set()  # claim what is due now, not at the next poll
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._attempted.wait(), min(remaining, _DRAIN_RECHECK_S))
+            pending = await self._records.pending_between(after_seq, upto_seq)
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as e:
+            log.warning("webhooks.drain_failed", dispatcher=self.name, error=str(e))
+            return Drained(pending=None, due=None)
+        return Drained(pending=pending, due=due)
 
     async def run_forever(self) -> None:
         await self.start()
@@ -152,6 +194,7 @@ class Dispatcher:
                 status=recorded.status,
                 retry_in_s=retry_in,
             )
+            self._attempted.set()
             if outcome.status == 410:
                 await self._disable(claimed.endpoint_id, "gone", "the endpoint answered 410 Gone")
             elif recorded.failing_too_long:

@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 from uuid import UUID, uuid4
 
 from ..access import Principal
+from ..addresses import AddressPolicy
 from ..application import Driftstack
 from ..clock import iso, now
 from ..consistency import ReadYourWrites
@@ -20,11 +21,10 @@ from ..domain.webhook_endpoint import check_url
 from ..projections.progress import Progress
 from ..settings import Settings
 from . import signing
-from .addresses import check_url_host
-from .event_types import TEST_EVENT_TYPE
+from .event_types import TEST_EVENT_TYPE, ping_data
 from .outbox import message_body
 from .records import WebhookRecords
-from .transport import Transport
+from .transport import Transport, check_url_host
 
 T = TypeVar("T")
 
@@ -54,13 +54,14 @@ class WebhookService:
         self._consistency = consistency
         self._transport = transport
         self._settings = settings
+        self._addresses = AddressPolicy(allow_private=settings.webhook_allow_private)
 
     async def _call(self, fn: Callable[..., T], *args: Any) -> T:
         return await asyncio.to_thread(fn, *args)
 
     async def _check_url(self, url: str) -> None:
         check_url(url)
-        await check_url_host(url, allow_private=self._settings.webhook_allow_private)
+        await check_url_host(url, self._addresses)
 
     async def _after_write(self, who: Principal, nid: int, uuid: UUID) -> dict[str, Any]:
         self._consistency.wrote(who.account_id, nid)
@@ -100,9 +101,9 @@ class WebhookService:
         return await self._records.endpoints_page(who.account_id, limit=limit, after=after)
 
     async def update(self, who: Principal, endpoint_id: str, changes: dict[str, Any]) -> dict[str, Any]:
-        uuid = _endpoint_uuid(endpoint_id)
         if "url" in changes:
-            await self._check_url(changes["url"])
+            await self._check_url(changes["url"])  # a body is judged before the id, as the handler does
+        uuid = _endpoint_uuid(endpoint_id)
         _, nid = await self._call(
             self._app.update_webhook_endpoint, who.account_id, uuid, who.api_key_id, changes
         )
@@ -149,8 +150,7 @@ class WebhookService:
         endpoint = await self.get(who, endpoint_id)
         uuid = _endpoint_uuid(endpoint_id)
         message = ids.public_id(ids.WEBHOOK_MESSAGE, uuid4())
-        data = {"endpoint_id": endpoint["id"], "message": "A test delivery from Driftstack."}
-        body = message_body(message, TEST_EVENT_TYPE, now(), data)
+        body = message_body(message, TEST_EVENT_TYPE, now(), ping_data(endpoint["id"]))
         keys = await self._records.signing_keys(uuid)
         headers = signing.headers(keys, message, int(time.time()), body.encode())
         outcome = await self._transport.post(endpoint["url"], body.encode(), headers)

@@ -13,7 +13,8 @@ from ..domain.webhook_endpoint import EVENT_TYPES
 from ..projections.sessions import new_session_document
 from .outbox import message_body, message_id
 
-# Sent by POST /v1/webhooks/:id/test to that one endpoint, whatever it subscribes to.
+# Sent by POST /v1/webhooks/:id/test to that one endpoint, whatever it subscribes to; listed in the
+# catalogue (a receiver must know it) but not subscribable: nothing but that route sends it.
 TEST_EVENT_TYPE = "webhook.test"
 
 _EXAMPLE_ID = UUID("0190f3c2-7d4e-7b1a-9c3e-5a2b1c0d9e8f")
@@ -25,6 +26,7 @@ class EventType:
     name: str
     description: str
     example_data: dict[str, Any]
+    subscribable: bool = True
 
     def example(self) -> dict[str, Any]:
         at = {
@@ -116,7 +118,23 @@ CATALOGUE: dict[str, EventType] = {
 assert tuple(CATALOGUE) == EVENT_TYPES, "every subscribable type has an entry, in the domain's order"
 
 
+def ping_data(endpoint_id: str) -> dict[str, Any]:
+    """What a `webhook.test` carries: the example below and the test route both read it here."""
+    return {"endpoint_id": endpoint_id, "message": "A test delivery from Driftstack."}
+
+
+PING = EventType(
+    TEST_EVENT_TYPE,
+    "A test ping, sent only by `POST /v1/webhooks/:id/test`, at once, to that one endpoint, whether "
+    "or not it subscribes to anything; an endpoint cannot subscribe to it.",
+    ping_data(f"whep_{_EXAMPLE_ID}"),
+    subscribable=False,
+)
+
+
 def catalogue_document() -> list[dict[str, Any]]:
+    """Every type a delivery can carry: the subscribable ones, then the test ping."""
     return [
-        {"type": t.name, "description": t.description, "example": t.example()} for t in CATALOGUE.values()
+        {"type": t.name, "description": t.description, "subscribable": t.subscribable, "example": t.example()}
+        for t in (*CATALOGUE.values(), PING)
     ]

@@ -25,6 +25,7 @@ from ..domain.session import Session
 from ..domain.webhook_endpoint import UPDATABLE, WebhookEndpoint
 from ..projections.profiles import PROFILE_FIELDS, new_profile_document, profile_changes
 from ..projections.sessions import new_session_document, patch_for, write_patch
+from ..projections.storable import storable_document
 from ..projections.view import View, ViewProjection
 from .secret_box import SecretBox
 
@@ -134,8 +135,9 @@ class WebhookOutboxProjection(ViewProjection[WebhookOutboxView]):
 
     @process_event.register
     def _session_created(self, event: Session.Created, tracking: Tracking) -> None:
-        doc = new_session_document(
-            session_id=event.originator_id, created_at=event.timestamp, **event.__dict__
+        # As the views store it, so `data` is the same in this message and in the session's later ones.
+        doc = storable_document(
+            new_session_document(session_id=event.originator_id, created_at=event.timestamp, **event.__dict__)
         )
 
         def write(curs: Cursor[DictRow]) -> None:
@@ -152,7 +154,7 @@ class WebhookOutboxProjection(ViewProjection[WebhookOutboxView]):
 
     @process_event.register
     def _profile_created(self, event: Profile.Created, tracking: Tracking) -> None:
-        doc = {**new_profile_document(event), "account_id": event.account_id}
+        doc = storable_document({**new_profile_document(event), "account_id": event.account_id})
 
         def write(curs: Cursor[DictRow]) -> None:
             curs.execute(

@@ -396,3 +396,21 @@ class WebhookRecords:
             " WHERE d.status = 'pending' AND e.enabled AND e.deleted_at IS NULL"
         )
         return None if value is None else max(0.0, float(value))
+
+    # Draining (a stopping service)
+
+    async def last_seq(self) -> int:
+        """Where the outbox ends now: every delivery enqueued later has a higher `seq`."""
+        return int(await self._pool.fetchval("SELECT COALESCE(max(seq), 0) FROM webhook_deliveries"))
+
+    async def pending_between(self, after_seq: int, upto_seq: int, due_within_s: float | None = None) -> int:
+        """Deliveries enqueued in (`after_seq`, `upto_seq`] still to send (within `due_within_s` seconds)."""
+        value = await self._pool.fetchval(
+            "SELECT count(*) FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id"
+            " WHERE d.seq > $1 AND d.seq <= $2 AND d.status = 'pending' AND e.enabled AND e.deleted_at IS NULL"
+            " AND ($3::float8 IS NULL OR d.next_attempt_at <= now() + make_interval(secs => $3::float8))",
+            after_seq,
+            upto_seq,
+            None if due_within_s is None else max(due_within_s, 0.0),
+        )
+        return int(value)

@@ -1,7 +1,8 @@
-"""Sending one webhook request: no redirects, a total timeout, and only to public addresses.
+"""Sending one webhook request: no redirects, a total timeout, and only where the address policy allows.
 
-Addresses are checked twice: the resolver drops non-public answers, and the connector checks
-the peer it actually connected to, so neither an IP literal nor a DNS answer that changed after
+Addresses are judged three times by one policy (driftstack.addresses): every DNS answer at
+registration, then at delivery the resolver drops refused answers and the connector judges the
+peer it actually connected to, so neither an IP literal nor a DNS answer that changed after
 registration (rebinding) reaches a private network.
 """
 
@@ -16,9 +17,11 @@ from typing import Any
 import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.resolver import DefaultResolver
+from yarl import URL
 
 from .. import __version__
-from .addresses import NonPublicAddress, is_public
+from ..addresses import AddressPolicy, NonPublicAddress
+from ..domain.errors import ValidationFailed
 
 BODY_HEAD_BYTES = 1024
 USER_AGENT = f"Driftstack-Webhooks/{__version__}"
@@ -39,37 +42,66 @@ class Outcome:
         return self.status is not None and 200 <= self.status < 300
 
 
-class PublicOnlyResolver(AbstractResolver):
-    """Resolves as usual, then keeps only public addresses."""
+ALLOW_PRIVATE_HINT = "the operator allows non-public addresses with DRIFTSTACK_WEBHOOK_ALLOW_PRIVATE=1"
 
-    def __init__(self) -> None:
-        self._resolver = DefaultResolver()
+
+async def check_url_host(url: str, policy: AddressPolicy) -> None:
+    """Refuses (400) a URL whose host does not resolve, or resolves to any address the policy refuses.
+
+    `url` has passed the domain's own check, so its host encodes (IDNA) as the transport will send it.
+    """
+    if policy.allow_private:
+        return
+    parsed = URL(url)
+    host, port = parsed.raw_host or "", parsed.port
+    try:
+        infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except OSError:
+        raise ValidationFailed("url", f"the host {parsed.host} does not resolve") from None
+    for address in dict.fromkeys(str(info[4][0]) for info in infos):
+        refusal = policy.refusal(address, host=host, port=port)
+        if refusal is not None:
+            raise ValidationFailed(
+                "url", str(NonPublicAddress(str(parsed.host), refusal, hint=ALLOW_PRIVATE_HINT))
+            )
+
+
+class PublicOnlyResolver(AbstractResolver):
+    """Resolves as usual, then keeps only the answers the policy allows."""
+
+    def __init__(self, policy: AddressPolicy, resolver: AbstractResolver | None = None) -> None:
+        self._policy = policy
+        self._resolver = resolver or DefaultResolver()
 
     async def resolve(
         self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
     ) -> list[ResolveResult]:
         answers = await self._resolver.resolve(host, port, family)
-        public = [a for a in answers if is_public(a["host"])]
-        if not public:
+        allowed = [a for a in answers if self._policy.permits(a["host"], host=host, port=port)]
+        if not allowed:
             raise OSError(f"{host} resolves to no public address")
-        return public
+        return allowed
 
     async def close(self) -> None:
         await self._resolver.close()
 
 
 class PublicOnlyConnector(aiohttp.TCPConnector):
-    """Closes any connection whose peer is not a public address, before a byte of the request is sent."""
+    """Closes any connection whose peer the policy refuses, before a byte of the request is sent."""
+
+    def __init__(self, policy: AddressPolicy, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._policy = policy
 
     async def _wrap_create_connection(self, *args: Any, **kwargs: Any) -> Any:
         transport, protocol = await super()._wrap_create_connection(*args, **kwargs)
         peer = transport.get_extra_info("peername")
-        address = str(peer[0]) if peer else ""
-        if not is_public(address):
+        req = kwargs.get("req")
+        host, port = (str(req.host), req.port) if req is not None else ("the host", None)
+        refusal = self._policy.refusal(str(peer[0]) if peer else "", host=host, port=port)
+        if refusal is not None:
             transport.close()
-            req = kwargs.get("req")
-            host = req.host if req is not None else "the host"
-            raise NonPublicAddress(str(host), address or "an unknown address")
+            raise NonPublicAddress(host, refusal)
         return transport, protocol
 
 
@@ -78,15 +110,15 @@ class Transport:
 
     def __init__(self, *, timeout_s: float, allow_private: bool) -> None:
         self._timeout = aiohttp.ClientTimeout(total=timeout_s)
-        self._allow_private = allow_private
+        self._policy = AddressPolicy(allow_private=allow_private)
         self._http: aiohttp.ClientSession | None = None
 
     def _session(self) -> aiohttp.ClientSession:
         if self._http is None:
             connector = (
                 aiohttp.TCPConnector(limit=100)
-                if self._allow_private
-                else PublicOnlyConnector(limit=100, resolver=PublicOnlyResolver())
+                if self._policy.allow_private
+                else PublicOnlyConnector(self._policy, limit=100, resolver=PublicOnlyResolver(self._policy))
             )
             self._http = aiohttp.ClientSession(connector=connector, timeout=self._timeout)
         return self._http

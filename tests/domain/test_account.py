@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from driftstack import clock
 from driftstack.domain.account import Account
 from driftstack.domain.api_key import ApiKey, hash_key, key_id_for
 from driftstack.domain.errors import ConcurrencyLimitReached, ValidationFailed
@@ -62,10 +63,10 @@ def test_members_have_a_role() -> None:
 
 
 def test_a_key_is_kept_only_as_its_hash_and_found_by_it() -> None:
-    key, plaintext = ApiKey.issue(account_id="acc_x", scopes=["write", "read"])
+    key, plaintext = ApiKey.issue(account_id="acc_x", scopes=["write", "read"], now=clock.now())
     assert plaintext.startswith("ds_live_")
     assert key.key_hash == hash_key(plaintext) and plaintext not in str(vars(key))
     assert key.id == key_id_for(hash_key(plaintext))
     assert key.scopes == ["read", "write"]
     with pytest.raises(ValidationFailed):
-        ApiKey.issue(account_id="acc_x", scopes=["root"])
+        ApiKey.issue(account_id="acc_x", scopes=["root"], now=clock.now())

@@ -34,12 +34,33 @@ def an_endpoint(**overrides: object) -> WebhookEndpoint:
         "https://hooks.example.com/#frag",
         "https://hooks.example.com:99999/",
         "https://hooks.example.com/" + "a" * 2048,
+        "http://\u00ba\u0081",  # a host IDNA cannot encode
+        "http://\udcff.example/",
+        "http://\u2100.example/",
+        "http://a..b/",
+        "http://" + "a" * 64 + ".example/",
+        "http://exa mple.com/",
     ],
 )
 def test_only_absolute_http_and_https_urls_without_credentials_are_accepted(url: str) -> None:
     with pytest.raises(ValidationFailed) as refused:
         an_endpoint(url=url)
     assert refused.value.field == "url"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://hooks.example.com./x",
+        "https://b\u00fccher.example/hook",  # IDNA: xn--bcher-kva.example
+        "https://_dmarc.example.com/",
+        "http://93.184.215.14:8080/",
+        "http://[2606:4700:4700::1111]/",
+        "http://" + "a" * 63 + ".example/",
+    ],
+)
+def test_a_host_idna_encodes_into_dns_labels_is_accepted(url: str) -> None:
+    assert an_endpoint(url=url).url == url
 
 
 def test_event_types_must_be_known_and_are_deduplicated() -> None:

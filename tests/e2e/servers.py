@@ -83,7 +83,10 @@ class ServerProcess:
 class Servers:
     """Starts servers on one database with one secret key; stops every one of them at the end."""
 
-    def __init__(self, database_url: str, secret_key: str, workdir: Path) -> None:
+    def __init__(
+        self, database_url: str, secret_key: str, workdir: Path, egress_allow: tuple[str, ...] = ()
+    ) -> None:
+        self.egress_allow = egress_allow
         self.database_url = database_url
         self.secret_key = secret_key
         self.workdir = workdir
@@ -98,6 +101,7 @@ class Servers:
             DRIFTSTACK_BROWSER_EXECUTABLE=chromium_path() or "/usr/bin/chromium",
             DRIFTSTACK_POOL_SIZE="2",
             DRIFTSTACK_LOG_LEVEL="info",
+            DRIFTSTACK_EGRESS_ALLOW=",".join(self.egress_allow),
         )
         env.update(extra)
         return env

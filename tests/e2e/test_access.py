@@ -114,33 +114,76 @@ async def test_a_member_with_a_read_only_key_reads_but_cannot_write_the_owners_s
     assert (await owner.get(path))[1]["status"] == "ready"
 
 
-async def test_naming_an_account_the_key_is_no_member_of_answers_403(driftstack: Harness) -> None:
+async def test_naming_a_missing_or_a_foreign_account_answers_the_same_403_byte_for_byte(
+    driftstack: Harness,
+) -> None:
     owner_id = await driftstack.account()
     owner = driftstack.api(await driftstack.key(owner_id))
     outsider_id = await driftstack.account()
     outsider_key = await driftstack.key(outsider_id)
     held = await owner.ready_session()
     path = f"/v1/sessions/{held['id']}"
+    named = {
+        "foreign": owner_id,
+        "missing": f"acc_{uuid.uuid4()}",
+        "malformed": "not-an-account",
+        "empty": "",
+        "foreign, spelt in capitals": owner_id.upper().replace("ACC_", "acc_"),
+    }
 
-    for acting_for in (owner_id, f"acc_{uuid.uuid4()}", "not-an-account"):
-        intruder = driftstack.api(outsider_key, acting_for=acting_for)
-        for method, where, body in [
-            ("GET", "/v1/sessions", None),
-            ("GET", path, None),
-            ("POST", "/v1/sessions", {}),
-            ("POST", f"{path}/navigate", {"url": "https://example.com"}),
-            ("DELETE", path, None),
-            ("GET", "/v1/account/me", None),
-        ]:
-            problem = assert_problem(
-                await intruder.call(method, where, body), 403, "forbidden", instance=where
-            )
-            assert acting_for in problem["detail"], problem
+    for method, where, body in [
+        ("GET", "/v1/sessions", None),
+        ("GET", path, None),
+        ("POST", "/v1/sessions", {}),
+        ("POST", f"{path}/navigate", {"url": "https://example.com"}),
+        ("DELETE", path, None),
+        ("GET", "/v1/account/me", None),
+    ]:
+        answers = {}
+        for what, acting_for in named.items():
+            answer = await driftstack.api(outsider_key, acting_for=acting_for).call(method, where, body)
+            problem = assert_problem(answer, 403, "forbidden", instance=where)
+            headers = {
+                k.lower(): v for k, v in answer[2].items() if k.lower() not in ("date", "x-request-id")
+            }
+            answers[what] = (json.dumps(problem), headers)
+        assert len(set(map(str, answers.values()))) == 1, (method, where, answers)
+        assert "X-Driftstack-Account" in json.loads(answers["missing"][0])["detail"]
 
     assert await listed_ids(owner) == [held["id"]], "nothing was created on the owner's account"
     _, still, _ = await owner.get(path)
     assert still["status"] == "ready" and still["action_count"] == 0
     assert await listed_ids(driftstack.api(outsider_key)) == []
+
+
+async def raw_get(base: str, path: str, headers: bytes) -> tuple[int, dict[str, Any]]:
+    """A GET with header bytes no HTTP client library will send: the status and the problem."""
+    host, port = base.removeprefix("http://").split(":")
+    reader, writer = await asyncio.open_connection(host, int(port))
+    writer.write(
+        b"GET " + path.encode() + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n" + headers + b"\r\n"
+    )
+    answer = await reader.read()
+    writer.close()
+    head, _, body = answer.partition(b"\r\n\r\n")
+    return int(head.split()[1]), json.loads(body)
+
+
+async def test_a_key_or_account_header_that_is_not_utf8_is_refused_and_the_service_keeps_serving(
+    driftstack: Harness,
+) -> None:
+    key = await driftstack.key(await driftstack.account())
+    status, problem = await raw_get(
+        driftstack.base, "/v1/sessions", b"Authorization: Bearer ds_live_\xff\xfe\r\n"
+    )
+    assert status in (400, 401) and problem["status"] == status, problem
+    status, problem = await raw_get(
+        driftstack.base,
+        "/v1/sessions",
+        b"Authorization: Bearer " + key.encode() + b"\r\nX-Driftstack-Account: acc_\xff\r\n",
+    )
+    assert status in (400, 403) and problem["status"] == status, problem
+    assert await listed_ids(driftstack.api(key)) == []
 
 
 async def test_account_me_shows_the_tier_and_its_caps(driftstack: Harness) -> None:

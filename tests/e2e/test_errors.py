@@ -275,19 +275,21 @@ async def test_actions_after_the_idle_timeout_answer_408_and_the_session_reads_d
 
 
 async def test_navigating_to_a_closed_port_answers_502_and_the_session_stays_ready(
-    driftstack: Harness, site: str
+    start_driftstack: StartDriftstack, site: str
 ) -> None:
+    closed = closed_port()
+    driftstack = await start_driftstack(egress_allow=(site.removeprefix("http://"), f"127.0.0.1:{closed}"))
     api = await driftstack.client()
     session = await api.ready_session()
     path = f"/v1/sessions/{session['id']}"
 
     body = assert_problem(
-        await api.post(f"{path}/navigate", {"url": f"http://127.0.0.1:{closed_port()}/"}),
+        await api.post(f"{path}/navigate", {"url": f"http://127.0.0.1:{closed}/"}),
         502,
         "driver-error",
         instance=f"{path}/navigate",
     )
-    assert body["reason"] == "navigation_failed", body
+    assert body["reason"] == "connection_refused", body
 
     _, after, _ = await api.get(path)
     assert after["status"] == "ready", after
@@ -509,8 +511,11 @@ async def noisy_site(aiohttp_server: Any) -> str:
 
 
 async def test_a_screenshot_over_4_mib_answers_413_and_the_session_stays_usable(
-    driftstack: Harness, noisy_site: str, site: str
+    start_driftstack: StartDriftstack, noisy_site: str, site: str
 ) -> None:
+    driftstack = await start_driftstack(
+        egress_allow=tuple(u.removeprefix("http://") for u in (site, noisy_site))
+    )
     api = await driftstack.client()
     session = await api.ready_session()
     path = f"/v1/sessions/{session['id']}"
@@ -532,3 +537,95 @@ async def test_a_screenshot_over_4_mib_answers_413_and_the_session_stays_usable(
     await api.post(f"{path}/navigate", {"url": f"{site}/submitted"})
     status, shot, _ = await api.post(f"{path}/capture", {"kind": "screenshot"})
     assert status == 200 and 0 < shot["byte_size"] <= 4 * 1024 * 1024
+
+
+# 400: text the store cannot hold, and JSON too deep
+
+# (method, path, raw JSON body, field named): raw bytes, so the JSON escapes reach the service as
+# a client would send them (a lone surrogate cannot be encoded by a well-behaved client library).
+HOSTILE_BODIES: list[tuple[str, str, bytes, str]] = [
+    ("POST", "/v1/sessions", b'{"label": "a\\u0000b"}', "label"),
+    ("POST", "/v1/sessions", b'{"label": "\\ud800"}', "label"),
+    ("POST", "/v1/sessions", b'{"metadata": {"k\\u0000": 1}}', "metadata"),
+    ("POST", "/v1/sessions", b'{"metadata": {"\\udfff": "v"}}', "metadata"),
+    ("POST", "/v1/sessions", b'{"metadata": {"a": {"b": ["ok", "\\u0000"]}}}', "metadata.a.b.1"),
+    ("POST", "/v1/sessions", b'{"metadata": ' + b'{"a": ' * 40 + b"1" + b"}" * 40 + b"}", "body"),
+    ("POST", "/v1/sessions", b"[" * 1000 + b"]" * 1000, "body"),
+    ("POST", "/v1/sessions", b'{"a": ' * 1000 + b"1" + b"}" * 1000, "body"),
+    ("POST", "/v1/profiles", b'{"name": "p\\ud800"}', "name"),
+    ("POST", "/v1/profiles", b'{"name": "p", "description": "d\\u0000"}', "description"),
+    (
+        "POST",
+        "/v1/webhooks",
+        b'{"url": "https://example.com/\\u0000", "event_types": ["session.ready"]}',
+        "url",
+    ),
+]
+
+
+async def test_text_the_store_cannot_hold_answers_400_naming_the_field_and_other_accounts_keep_working(
+    driftstack: Harness,
+) -> None:
+    hostile = await driftstack.client(scopes="read,write,admin")
+    for method, path, raw, field in HOSTILE_BODIES:
+        answer = await hostile.call(method, path, raw=raw)
+        body = assert_problem(answer, 400, "validation-failed", instance=path)
+        assert [e["field"] for e in body["errors"]] == [field], (raw[:60], body)
+    for query in ("status=%00", "label%00=1", "cursor=%ED%A0%80"):
+        answer = await hostile.get(f"/v1/sessions?{query}")
+        assert_problem(answer, 400, "validation-failed")
+    answer = await hostile.get("/v1/sessions/ses_%00")
+    assert_problem(answer, 400, "validation-failed")
+    # Nothing hostile was stored: the account's lists are empty.
+    assert await listed_ids(hostile) == []
+
+    # Another account, at once: creates, reads and lists answer as ever.
+    other = await driftstack.client(scopes="read,write,admin")
+    status, session, _ = await other.post("/v1/sessions", {"label": "after", "metadata": {"k": "v"}})
+    assert status == 201, session
+    assert (await other.get(f"/v1/sessions/{session['id']}"))[0] == 200
+    assert await listed_ids(other) == [session["id"]]
+    status, profile, _ = await other.post("/v1/profiles", {"name": "after", "description": "fine"})
+    assert status == 200, profile
+    assert (await other.get(f"/v1/profiles/{profile['id']}"))[0] == 200
+    _, profiles, _ = await other.get("/v1/profiles")
+    assert [p["id"] for p in profiles["data"]] == [profile["id"]]
+
+
+async def test_unknown_query_parameters_and_out_of_enum_filters_answer_400(driftstack: Harness) -> None:
+    api = await driftstack.client()
+    for path, field in [
+        ("/v1/sessions?colour=red", "colour"),
+        ("/v1/audit-log?resource_type=planet", "resource_type"),
+        ("/v1/audit-log?action=session.exploded", "action"),
+        ("/v1/account/me?verbose=1", "verbose"),
+        ("/v1/sessions?limit=5&limit=6", "limit"),
+    ]:
+        assert_invalid(await api.get(path), field, path.split("?")[0])
+
+
+async def test_any_cursor_of_the_documented_form_continues_a_list(driftstack: Harness) -> None:
+    api = await driftstack.client()
+    await api.post("/v1/sessions", {})
+    for path in (
+        "/v1/sessions?cursor=" + "f" * 48,  # after the far future: everything
+        "/v1/profiles?cursor=" + "0" * 48,  # after the epoch: nothing
+        "/v1/audit-log?cursor=999999999999999999",
+    ):
+        status, page, _ = await api.get(path)
+        assert status == 200, (path, page)
+    assert len((await api.get("/v1/sessions?cursor=" + "f" * 48))[1]["data"]) == 1
+    assert (await api.get("/v1/profiles?cursor=" + "0" * 48))[1]["data"] == []
+
+
+async def test_a_duration_wait_with_only_timeout_ms_sleeps_that_long_and_duration_ms_wins(
+    driftstack: Harness,
+) -> None:
+    api = await driftstack.client()
+    session = await api.ready_session()
+    path = f"/v1/sessions/{session['id']}/wait"
+    status, waited, _ = await api.post(path, {"kind": "duration", "timeout_ms": 300})
+    assert status == 200 and waited["duration_ms"] >= 300, waited
+    # Both sent: duration_ms is how long it sleeps (were timeout_ms taken, it would sleep 1 ms).
+    status, waited, _ = await api.post(path, {"kind": "duration", "duration_ms": 400, "timeout_ms": 1})
+    assert status == 200 and waited["duration_ms"] >= 400, waited

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from ..conftest import Api, Harness
+from ..conftest import BOTH_ENGINES, Api, Harness
 
 
 async def _all_pages(api: Api, query: str) -> list[dict[str, Any]]:
@@ -74,6 +74,7 @@ async def test_a_session_running_an_action_is_busy_and_ready_again_after(driftst
     assert [s["id"] for s in ready["data"]] == [sid]
 
 
+@BOTH_ENGINES
 async def test_a_casual_person_types_slower_than_a_power_user(driftstack: Harness, site: str) -> None:
     api = await driftstack.client(tier="api_builder")
 

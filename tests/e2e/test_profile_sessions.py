@@ -11,7 +11,7 @@ import aiohttp
 import psycopg
 import pytest
 
-from ..conftest import Api, Harness, StartDriftstack
+from ..conftest import BOTH_ENGINES, Api, Harness, StartDriftstack
 from .servers import Servers, poll
 from .test_errors import assert_invalid, assert_problem
 from .test_profiles import ADMIN, OLDER, a_profile
@@ -65,6 +65,7 @@ async def audit(api: Api, resource_id: str, action: str | None = None) -> list[d
     return list(reversed(log["data"]))
 
 
+@BOTH_ENGINES
 async def test_a_login_in_one_session_is_there_in_the_next_session_on_the_same_profile(
     driftstack: Harness, site: str
 ) -> None:
@@ -87,6 +88,7 @@ async def test_a_login_in_one_session_is_there_in_the_next_session_on_the_same_p
     assert all(e["payload"]["byte_size"] > 0 and "state" not in e["payload"] for e in saved)
 
 
+@BOTH_ENGINES
 async def test_a_restored_snapshot_carries_the_login_a_clone_starts_fresh_and_a_snapshot_outlives_its_profile(
     driftstack: Harness, site: str, database_url: str
 ) -> None:
@@ -203,9 +205,10 @@ async def test_a_session_on_a_profile_runs_as_the_profiles_archetype(driftstack:
     same = await api.ready_session(profile_id=profile["id"], archetype=OLDER)
     assert (await api.delete(f"/v1/sessions/{same['id']}"))[0] == 204
     answer = await api.post("/v1/sessions", {"profile_id": profile["id"], "archetype": "macos_safari26_4"})
-    assert OLDER in assert_invalid(answer, "archetype", "/v1/sessions")["detail"]
+    assert OLDER in assert_problem(answer, 409, "conflict", instance="/v1/sessions")["detail"]
 
 
+@BOTH_ENGINES
 async def test_an_idle_timeout_writes_the_login_back_to_the_profile(
     start_driftstack: StartDriftstack, site: str
 ) -> None:
@@ -219,6 +222,7 @@ async def test_an_idle_timeout_writes_the_login_back_to_the_profile(
     assert await remembered_by(api, site, profile["id"]) == signed_in_as("ada")
 
 
+@BOTH_ENGINES
 async def test_a_crashed_browser_keeps_the_previous_state_and_frees_the_profile(
     driftstack: Harness, site: str
 ) -> None:

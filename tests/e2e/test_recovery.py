@@ -12,7 +12,7 @@ import aiohttp
 import psutil
 import pytest
 
-from ..conftest import Api, Harness, StartDriftstack, chromium_path
+from ..conftest import BOTH_ENGINES, Api, Harness, StartDriftstack, chromium_path
 from .servers import Servers, poll
 
 SESSION_DESTROYED = "https://driftstack.dev/problems/session-destroyed"
@@ -25,11 +25,12 @@ async def http() -> AsyncIterator[aiohttp.ClientSession]:
 
 
 def kill_our_browsers() -> list[int]:
-    """SIGKILL every Chromium this test process started (through Playwright), as an OOM kill would."""
+    """SIGKILL every browser this test process started, as an OOM kill would: Chromium (through
+    Playwright), and WebKitGTK's shell with its web and network processes."""
     killed = []
     for child in psutil.Process().children(recursive=True):
         try:
-            if "chrom" in child.name():
+            if "chrom" in child.name() or child.name().startswith("WebKitWeb") or _is_webkit_shell(child):
                 child.kill()
                 killed.append(child.pid)
         except psutil.NoSuchProcess:
@@ -37,11 +38,16 @@ def kill_our_browsers() -> list[int]:
     return killed
 
 
+def _is_webkit_shell(process: psutil.Process) -> bool:
+    return any(part.endswith("webkit_shell.py") for part in process.cmdline())
+
+
 async def status_of(api: Api, sid: str, wanted: str) -> dict[str, Any] | None:
     _, session, _ = await api.get(f"/v1/sessions/{sid}")
     return session if session["status"] == wanted else None
 
 
+@BOTH_ENGINES
 async def test_a_session_whose_browser_dies_is_errored_and_frees_its_slot(
     driftstack: Harness, site: str
 ) -> None:

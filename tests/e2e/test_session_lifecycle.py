@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import base64
 
-from ..conftest import Harness
+from ..conftest import BOTH_ENGINES, Harness
+
+pytestmark = BOTH_ENGINES
 
 
 async def test_a_session_goes_from_create_to_destroy_and_every_step_is_audited(
@@ -63,7 +65,7 @@ async def test_a_session_goes_from_create_to_destroy_and_every_step_is_audited(
     _, pdf, _ = await api.post(f"/v1/sessions/{sid}/capture", {"kind": "pdf"})
     assert base64.b64decode(pdf["data"]).startswith(b"%PDF")
     _, dom, _ = await api.post(f"/v1/sessions/{sid}/capture", {"kind": "dom_snapshot"})
-    assert 'id="result"' in dom["data"]
+    assert dom["encoding"] == "base64" and 'id="result"' in base64.b64decode(dom["data"]).decode()
 
     _, session, _ = await api.get(f"/v1/sessions/{sid}")
     assert session["current_url"] == f"{site}/submitted?name=ada"

@@ -56,10 +56,15 @@ async def test_registering_shows_the_secret_once_and_the_endpoint_reads_back_wit
 async def test_the_event_type_catalogue_lists_every_type_with_a_description_and_an_example(
     driftstack: Harness,
 ) -> None:
-    api = await driftstack.client(scopes="read")
+    api = await admin(driftstack)
     status, catalogue, _ = await api.get("/v1/webhooks/event-types")
     assert status == 200
-    assert [t["type"] for t in catalogue["data"]] == list(EVENT_TYPES)
+    assert [t["type"] for t in catalogue["data"]] == [*EVENT_TYPES, "webhook.test"]
+    assert [t["type"] for t in catalogue["data"] if t["subscribable"]] == list(EVENT_TYPES)
+    ping = catalogue["data"][-1]
+    assert "POST /v1/webhooks/:id/test" in ping["description"] and ping["example"]["data"]["endpoint_id"]
+    status, problem, _ = await api.post("/v1/webhooks", {"url": PUBLIC_URL, "event_types": ["webhook.test"]})
+    assert status == 400 and problem["errors"][0]["field"].startswith("event_types"), problem
     for entry in catalogue["data"]:
         assert entry["description"] and entry["example"]["type"] == entry["type"]
         assert set(entry["example"]) == {"id", "type", "created_at", "data"}
@@ -103,17 +108,76 @@ async def test_a_bad_url_or_an_unknown_event_type_answers_400(
         "http://192.168.1.10/hook",
         "http://169.254.169.254/latest/meta-data/",
         "http://[::1]/hook",
+        "http://100.64.0.1/hook",
+        "http://2130706433/hook",  # 127.0.0.1 as one number
+        # Loopback and the metadata service in the IPv6 forms that embed an IPv4 address.
+        "http://[64:ff9b::7f00:1]/hook",
+        "http://[2002:7f00:1::]/hook",
+        "http://[::127.0.0.1]/hook",
+        "http://[64:ff9b::a9fe:a9fe]/hook",
+        "http://[::ffff:169.254.169.254]/hook",
+        "http://[2001:0:4136:e378:8000:63bf:80ff:fffe]/hook",  # Teredo, client 127.0.0.1
+        "http://[fd00:ec2::254]/latest/meta-data/",
     ],
 )
-async def test_a_host_that_is_not_public_is_refused_unless_the_operator_allows_it(
+async def test_a_host_that_is_not_public_is_refused_naming_the_setting_that_would_allow_it(
     driftstack: Harness, url: str
 ) -> None:
     api = await admin(driftstack)
     status, problem, _ = await api.post("/v1/webhooks", {"url": url, "event_types": ["session.completed"]})
-    assert status == 400 and "not a public address" in problem["detail"], problem
+    assert_refused_url(status, problem)
+    assert "not a public address" in problem["detail"], problem
+    assert "DRIFTSTACK_WEBHOOK_ALLOW_PRIVATE" in problem["detail"], problem
     endpoint = await an_endpoint(api, PUBLIC_URL, ["session.completed"])
     status, problem, _ = await api.call("PATCH", f"/v1/webhooks/{endpoint['id']}", {"url": url})
-    assert status == 400 and "not a public address" in problem["detail"], problem
+    assert_refused_url(status, problem)
+    assert "not a public address" in problem["detail"], problem
+    _, page, _ = await api.get("/v1/webhooks")
+    assert [(e["id"], e["url"]) for e in page["data"]] == [(endpoint["id"], PUBLIC_URL)]
+
+
+async def test_the_same_hosts_are_accepted_when_the_operator_allows_private_addresses(
+    start_driftstack: StartDriftstack,
+) -> None:
+    api = await admin(await start_driftstack(webhook_allow_private=True))
+    for url in ("http://[64:ff9b::7f00:1]/hook", "http://169.254.169.254/", "http://[fd00:ec2::254]/"):
+        status, created, _ = await api.post(
+            "/v1/webhooks", {"url": url, "event_types": ["session.completed"]}
+        )
+        assert status == 201 and created["url"] == url, created
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://\u00ba\u0081",  # a host IDNA cannot encode
+        "http://\udcff.example/",
+        "http://a..b/",
+        f"http://{'a' * 64}.example/",
+        "http://exa mple.com/",
+    ],
+)
+async def test_a_host_that_is_no_encodable_dns_name_answers_400_on_create_and_on_any_patch(
+    driftstack: Harness, url: str
+) -> None:
+    api = await admin(driftstack)
+    status, problem, _ = await api.post("/v1/webhooks", {"url": url, "event_types": ["session.completed"]})
+    assert_refused_url(status, problem)
+    endpoint = await an_endpoint(api, PUBLIC_URL, ["session.completed"])
+    for target in (endpoint["id"], NO_SUCH_ENDPOINT, "whep_malformed"):
+        status, problem, _ = await api.call("PATCH", f"/v1/webhooks/{target}", {"url": url})
+        assert_refused_url(status, problem)
+    _, shown, _ = await api.get(f"/v1/webhooks/{endpoint['id']}")
+    assert shown["url"] == PUBLIC_URL
+    other = await admin(driftstack)
+    assert (await an_endpoint(other, PUBLIC_URL, ["session.failed"]))["url"] == PUBLIC_URL
+
+
+def assert_refused_url(status: int, problem: dict[str, Any]) -> None:
+    assert status == 400 and problem["type"] == VALIDATION_FAILED, problem
+    assert problem["detail"].startswith("url: ") and [e["field"] for e in problem["errors"]] == ["url"], (
+        problem
+    )
 
 
 async def test_writes_need_the_admin_scope_and_another_account_s_endpoint_answers_404(

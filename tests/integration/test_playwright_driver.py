@@ -13,8 +13,9 @@ from aiohttp import web
 
 from driftstack.domain.archetypes import CATALOGUE, resolve
 from driftstack.drivers import build_driver, playwright_executables
-from driftstack.drivers.base import DriverError, DriverUnavailable
+from driftstack.drivers.base import DriverError, DriverUnavailable, Reason
 from driftstack.drivers.playwright import PlaywrightDriver, context_options
+from driftstack.drivers.webdriver import WebDriverDriver
 from driftstack.settings import Settings
 
 CHROMIUM = "/usr/bin/chromium"
@@ -71,6 +72,19 @@ async def _submitted(request: web.Request) -> web.Response:
     return web.Response(text=f"<title>Submitted</title><p id='got'>{q}</p>", content_type="text/html")
 
 
+# A form whose answer takes a while: a tap that submits it leaves the page mid-navigation.
+SLOW_FORM = """<!doctype html><html><head><title>Slow form</title></head><body>
+<form action="/slowly" method="get"><input id="who" name="who" value="ada">
+<button id="send" type="submit">send</button></form>
+<button id="hidden" style="display:none">hidden</button></body></html>"""
+
+
+async def _slowly(request: web.Request) -> web.Response:
+    await asyncio.sleep(0.3)  # the server's pace, so the navigation is seen in flight
+    who = request.query.get("who", "")
+    return web.Response(text=f"<title>Thanks {who}</title><p id='thanks'>ok</p>", content_type="text/html")
+
+
 async def _missing(request: web.Request) -> web.Response:
     return web.Response(status=404, text="<title>Nope</title>", content_type="text/html")
 
@@ -91,6 +105,8 @@ async def site() -> AsyncIterator[tuple[str, web.Application]]:
     app.router.add_get("/long", _static(LONG))
     app.router.add_get("/late", _static(LATE))
     app.router.add_get("/missing", _missing)
+    app.router.add_get("/slow-form", _static(SLOW_FORM))
+    app.router.add_get("/slowly", _slowly)
     runner = web.AppRunner(app)
     await runner.setup()
     tcp = web.TCPSite(runner, "127.0.0.1", 0)
@@ -206,7 +222,7 @@ async def test_scroll_moves_window_and_element(driver, base) -> None:
         await page.wait_for_selector("body[data-box='50']", timeout_ms=T)
         with pytest.raises(DriverError) as bad:
             await page.scroll("sideways", 1, selector=None, timeout_ms=T)
-        assert bad.value.reason == "invalid_argument"
+        assert bad.value.reason == Reason.INVALID_ARGUMENT
     finally:
         await page.close()
 
@@ -219,11 +235,11 @@ async def test_wait_for_selector_waits_then_times_out(driver, base) -> None:
         await page.wait_for_selector("#late", timeout_ms=T)
         with pytest.raises(DriverError) as missing:
             await page.wait_for_selector("#never", timeout_ms=300)
-        assert missing.value.reason == "timeout"
+        assert missing.value.reason == Reason.SELECTOR_NOT_FOUND
         assert "#never" in str(missing.value)
         with pytest.raises(DriverError) as tap_missing:
             await page.tap("#never", timeout_ms=300)
-        assert tap_missing.value.reason == "timeout"
+        assert tap_missing.value.reason == Reason.SELECTOR_NOT_FOUND
     finally:
         await page.close()
 
@@ -234,9 +250,9 @@ async def test_unreachable_navigation_fails(driver) -> None:
     try:
         with pytest.raises(DriverError) as failed:
             await page.navigate("http://127.0.0.1:1/", wait_until="load", timeout_ms=T)
-        assert failed.value.reason == "navigation_failed"
-        assert "net::ERR_" in str(failed.value)
-        assert "\n" not in str(failed.value)
+        assert failed.value.reason == Reason.BLOCKED  # port 1 is on Chromium's unsafe list
+        assert str(failed.value).startswith("could not navigate to http://127.0.0.1:1/: ")
+        assert failed.value.engine_message == "net::ERR_UNSAFE_PORT at http://127.0.0.1:1/"
         assert await page.responsive()
     finally:
         await page.close()
@@ -271,7 +287,7 @@ async def test_close_is_idempotent_and_later_calls_fail(driver, base) -> None:
     assert not await page.responsive()
     with pytest.raises(DriverError) as closed:
         await page.state()
-    assert closed.value.reason == "closed"
+    assert closed.value.reason == Reason.PAGE_CLOSED
     await asyncio.sleep(0.1)
     assert crashes == []  # our own close is not a crash
 
@@ -289,7 +305,7 @@ async def test_renderer_crash_is_reported_once(driver, base) -> None:
         assert not await page.responsive()
         with pytest.raises(DriverError) as after:
             await page.state()
-        assert after.value.reason == "crashed"
+        assert after.value.reason == Reason.BROWSER_CRASHED
     finally:
         await page.close()
     assert crashes == ["page_crashed"]
@@ -312,7 +328,7 @@ async def test_killed_browser_is_reported_and_relaunched(base) -> None:
         assert crashes == ["browser_disconnected"]
         with pytest.raises(DriverError) as after:
             await page.navigate(base + "/", wait_until="load", timeout_ms=T)
-        assert after.value.reason == "crashed"
+        assert after.value.reason == Reason.BROWSER_CRASHED
         await page.close()
         assert drv.available  # the next open relaunches
         again = await drv.open(IPHONE)
@@ -321,6 +337,68 @@ async def test_killed_browser_is_reported_and_relaunched(base) -> None:
         await drv.stop()
     assert not drv.available
     assert crashes == ["browser_disconnected"]
+
+
+@in_module_loop
+@pytest.mark.parametrize("archetype", [IPHONE, MAC], ids=["touch", "mouse"])
+async def test_after_a_tap_that_submits_a_form_the_location_is_the_next_page(driver, base, archetype) -> None:
+    page = await driver.open(archetype)
+    try:
+        await page.navigate(base + "/slow-form", wait_until="load", timeout_ms=T)
+        await page.tap("#send", timeout_ms=T)
+        assert await page.location(timeout_ms=T) == (base + "/slowly?who=ada", "Thanks ada")
+        state = await page.state()
+        assert (state.url, state.title) == (base + "/slowly?who=ada", "Thanks ada")
+    finally:
+        await page.close()
+
+
+@in_module_loop
+async def test_after_a_failed_navigation_the_page_is_at_the_url_that_failed(driver, base) -> None:
+    page = await driver.open(IPHONE)
+    try:
+        await page.navigate(base + "/", wait_until="load", timeout_ms=T)
+        with pytest.raises(DriverError) as failed:
+            await page.navigate("http://nonexistent.invalid/", wait_until="load", timeout_ms=T)
+        assert failed.value.reason == Reason.DNS_FAILED
+        where = ("http://nonexistent.invalid/", "")
+        assert await page.location(timeout_ms=T) == where
+        state = await page.state()
+        assert (state.url, state.title) == where, "the engine's error page is not the site's"
+        again = await page.navigate(base + "/", wait_until="load", timeout_ms=T)
+        assert (again.url, again.title) == (base + "/", "Home")
+        assert await page.location(timeout_ms=T) == (base + "/", "Home")
+    finally:
+        await page.close()
+
+
+@in_module_loop
+async def test_each_kind_of_refusal_has_its_reason_and_no_playwright_words(driver, base) -> None:
+    page = await driver.open(IPHONE)
+    try:
+        await page.navigate(base + "/slow-form", wait_until="load", timeout_ms=T)
+        cases = [
+            (page.press("Entr", selector=None, timeout_ms=T), Reason.UNKNOWN_KEY),
+            (page.press("Entr", selector="#who", timeout_ms=T), Reason.UNKNOWN_KEY),
+            (page.scroll("down", 10, selector="##", timeout_ms=T), Reason.INVALID_SELECTOR),
+            (page.tap("##", timeout_ms=T), Reason.INVALID_SELECTOR),
+            (page.tap("#hidden", timeout_ms=300), Reason.ELEMENT_NOT_ACTIONABLE),
+            (page.wait_for_selector("#hidden", timeout_ms=300), Reason.SELECTOR_NOT_FOUND),
+            (page.evaluate("1 +", timeout_ms=T), Reason.SCRIPT_ERROR),
+            (page.evaluate("() => { throw new Error('boom') }", timeout_ms=T), Reason.SCRIPT_ERROR),
+        ]
+        for call, reason in cases:
+            with pytest.raises(DriverError) as refused:
+                await call
+            error = refused.value
+            assert error.reason == reason, error
+            assert error.detail.startswith("could not ") and reason.summary in error.detail, error
+            for internal in ("Page.", "Locator.", "Keyboard.", "Call log", "\n"):
+                assert internal not in error.detail, error
+                assert internal not in (error.engine_message or ""), error
+        assert await page.evaluate("() => document.title", timeout_ms=T) == "Slow form"
+    finally:
+        await page.close()
 
 
 def _browser_pids() -> list[int]:
@@ -356,21 +434,31 @@ async def test_start_fails_for_a_missing_executable() -> None:
     await driver.stop()
 
 
-def test_build_driver_falls_back_to_system_chromium(monkeypatch) -> None:
+def test_build_driver_prefers_playwrights_webkit_then_webkitgtk_then_system_chromium(monkeypatch) -> None:
     monkeypatch.setattr("driftstack.drivers._bundled", lambda engine: False)
+    monkeypatch.setattr("driftstack.drivers.webkitgtk_installed", lambda: False)
     driver = build_driver(Settings())
     assert driver.engine == "chromium"
     assert driver.description == f"Playwright chromium ({CHROMIUM})"
+    monkeypatch.setattr("driftstack.drivers.webkitgtk_installed", lambda: True)
+    assert isinstance(build_driver(Settings(warm_pool_size=0)).default, WebDriverDriver)
+    assert build_driver(Settings(browser_executable=CHROMIUM)).engine == "chromium", "an executable alone"
     monkeypatch.setattr("driftstack.drivers._bundled", lambda engine: engine == "webkit")
+    assert isinstance(build_driver(Settings(warm_pool_size=0)).default, PlaywrightDriver)
     assert build_driver(Settings()).engine == "webkit"
     assert build_driver(Settings(browser="firefox")).engine == "firefox"
+    remote = build_driver(
+        Settings(browser="webkit", webdriver_url="http://127.0.0.1:4444", warm_pool_size=0)
+    ).default
+    assert isinstance(remote, WebDriverDriver), "a WebDriver endpoint outranks Playwright's WebKit"
 
 
-def test_build_driver_without_webkit_installed_here() -> None:
+def test_build_driver_picks_webkitgtk_where_playwrights_webkit_is_missing() -> None:
     webkit = playwright_executables().get("webkit")
     if webkit and os.path.exists(webkit):
         pytest.skip("Playwright's WebKit is installed on this machine")
-    assert build_driver(Settings()).engine == "chromium"
+    driver = build_driver(Settings(warm_pool_size=0)).default
+    assert isinstance(driver, WebDriverDriver) and driver.engine == "webkit"
 
 
 def test_context_options_pin_the_persona() -> None:

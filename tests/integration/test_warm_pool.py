@@ -72,7 +72,7 @@ async def test_pages_are_never_shared_between_sessions(pool: WarmPool, site: str
     assert first is not second
     await first.navigate(site, wait_until="load", timeout_ms=T)
     await first.state()
-    assert (await second.location())[0] == "about:blank"
+    assert (await second.location(timeout_ms=1_000))[0] == "about:blank"
     await first.close()
     await second.close()
 
@@ -107,10 +107,13 @@ async def test_a_page_that_dies_in_the_pool_is_replaced_never_handed_out(pool: W
 
 
 def test_the_pool_is_configured_per_archetype_and_off_at_zero() -> None:
-    pooled = build_driver(Settings(browser_executable=CHROMIUM, warm_pool_archetypes=("default", MAC.slug)))
+    pooled = build_driver(
+        Settings(browser_executable=CHROMIUM, warm_pool_archetypes=("default", MAC.slug))
+    ).default
     assert isinstance(pooled, WarmPool)
     assert set(pooled._stock) == {IPHONE.slug, MAC.slug}
-    assert isinstance(build_driver(Settings(browser_executable=CHROMIUM, warm_pool_size=0)), PlaywrightDriver)
+    unpooled = build_driver(Settings(browser_executable=CHROMIUM, warm_pool_size=0)).default
+    assert isinstance(unpooled, PlaywrightDriver)
 
 
 async def test_a_page_taken_at_once_is_one_opened_ahead(pool: WarmPool) -> None:

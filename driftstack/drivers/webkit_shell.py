@@ -1,0 +1,369 @@
+"""The WebKitGTK browser WebKitWebDriver launches for a session: a window of the persona's exact size.
+
+Run by Debian's own Python (PyGObject and WebKit2 4.1 live there, not in the service's environment),
+never imported by the service. MiniBrowser cannot be narrower than 447 px (its toolbar); this shell
+has no toolbar, so a 402 x 874 iPhone viewport is exactly that. The device scale comes from GDK_SCALE
+in the environment WebKitWebDriver passes on.
+
+W3C WebDriver on WebKitGTK lacks console entries, the network log, PDF and full-page screenshots;
+the shell gives them over a side channel: a Unix socket the driver listens on (`--side-channel`).
+One JSON object per line. The shell sends `{"event": "console" | "network", ...}` as they happen and
+answers the driver's `{"id": n, "op": "pdf" | "full_screenshot" | "quit", ...}` with
+`{"id": n, "ok": true | false, ...}`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import socket
+import sys
+import threading
+from typing import Any
+
+import gi
+
+gi.require_version("Gtk", "3.0")
+gi.require_version("WebKit2", "4.1")
+gi.require_foreign("cairo")
+from gi.repository import GLib, Gtk, WebKit2  # noqa: E402
+
+# The page's world: the persona's navigator, and console calls forwarded to the isolated world below
+# as a DOM event whose name is secret to this session (a page cannot listen for a name it does not know).
+_PAGE_SCRIPT = """
+(() => {
+  const persona = %(persona)s;
+  const define = (target, name, value) => {
+    try { Object.defineProperty(target, name, {get: () => value, configurable: true}); } catch (e) {}
+  };
+  for (const [name, value] of Object.entries(persona.navigator)) define(Navigator.prototype, name, value);
+  for (const [name, value] of Object.entries(persona.screen)) define(Screen.prototype, name, value);
+  const channel = %(channel)s;
+  const native = Function.prototype.toString;
+  for (const level of ['log', 'info', 'warn', 'error', 'debug']) {
+    const original = console[level];
+    const wrapped = function (...args) {
+      try {
+        const text = args.map(a => {
+          if (typeof a === 'string') return a;
+          try { return JSON.stringify(a); } catch (e) { return String(a); }
+        }).join(' ');
+        document.dispatchEvent(new CustomEvent(channel, {detail: {level, text: text.slice(0, 4096)}}));
+      } catch (e) {}
+      return original.apply(this, args);
+    };
+    const source = native.call(original);
+    wrapped.toString = () => source;
+    console[level] = wrapped;
+  }
+  window.addEventListener('error', e => document.dispatchEvent(new CustomEvent(channel,
+    {detail: {level: 'error', text: String(e.message).slice(0, 4096)}})));
+})();
+"""
+
+# How long the network process gets to write storage back once the pages are closed.
+STORAGE_GRACE_MS = 400
+
+# The shell's isolated world: it sees the page's DOM events, and alone holds the message handler.
+_WORLD = "driftstack"
+_WORLD_SCRIPT = """
+document.addEventListener(%(channel)s, e => {
+  window.webkit.messageHandlers.driftstack.postMessage(JSON.stringify(e.detail));
+});
+"""
+
+
+class SideChannel:
+    """The line-per-message socket to the driver: events out, requests in (dispatched on GTK's loop)."""
+
+    def __init__(self, path: str | None, handle: Any) -> None:
+        self._socket: socket.socket | None = None
+        self._lock = threading.Lock()
+        self._handle = handle
+        if path:
+            self._socket = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            self._socket.connect(path)
+            threading.Thread(target=self._read, daemon=True).start()
+
+    def send(self, message: dict[str, Any]) -> None:
+        if self._socket is None:
+            return
+        line = (json.dumps(message) + "\n").encode()
+        with self._lock, contextlib.suppress(OSError):  # the driver gone: the reader ends the shell
+            self._socket.sendall(line)
+
+    def _read(self) -> None:
+        assert self._socket is not None
+        for line in self._socket.makefile("rb"):
+            try:
+                request = json.loads(line)
+            except ValueError:
+                continue
+            GLib.idle_add(self._handle, request)
+        GLib.idle_add(Gtk.main_quit)  # the driver is gone: so is the browser
+
+
+class Shell:
+    def __init__(self, options: argparse.Namespace) -> None:
+        self.options = options
+        self.views: list[WebKit2.WebView] = []
+        self.windows: list[Gtk.Window] = []
+        self.channel = SideChannel(options.side_channel, self.handle)
+        if options.data_dir:
+            manager = WebKit2.WebsiteDataManager(
+                base_data_directory=options.data_dir,
+                base_cache_directory=options.cache_dir or os.path.join(options.data_dir, ".cache"),
+            )
+        else:
+            manager = WebKit2.WebsiteDataManager.new_ephemeral()
+        if options.proxy:
+            manager.set_network_proxy_settings(
+                WebKit2.NetworkProxyMode.CUSTOM, WebKit2.NetworkProxySettings.new(options.proxy, [])
+            )
+        self.context = WebKit2.WebContext.new_with_website_data_manager(manager)
+        if options.data_dir:
+            cookies = self.context.get_cookie_manager()
+            cookies.set_persistent_storage(
+                os.path.join(options.data_dir, "cookies.sqlite"), WebKit2.CookiePersistentStorage.SQLITE
+            )
+        if options.cookies:
+            self._add_cookies(options.cookies)
+        self.context.set_automation_allowed(options.automation)
+        self.context.connect("automation-started", self._automation_started)
+        self.settings = WebKit2.Settings()
+        self.settings.set_user_agent(options.user_agent)
+        self.settings.set_enable_developer_extras(False)
+        self.settings.set_enable_webrtc(False)
+        self.content = self._content_manager()
+
+    def _add_cookies(self, path: str) -> None:
+        """Cookies of a state another engine wrote (Playwright's shape): the part of it WebKit can take."""
+        gi.require_version("Soup", "3.0")
+        from gi.repository import Soup
+
+        manager = self.context.get_cookie_manager()
+        with open(path) as file:
+            for c in json.load(file):
+                cookie = Soup.Cookie.new(c["name"], c["value"], c["domain"], c.get("path") or "/", -1)
+                expires = c.get("expires", -1)
+                if isinstance(expires, (int, float)) and expires > 0:
+                    cookie.set_expires(GLib.DateTime.new_from_unix_utc(int(expires)))
+                cookie.set_secure(bool(c.get("secure")))
+                cookie.set_http_only(bool(c.get("httpOnly")))
+                manager.add_cookie(cookie, None, None, None)
+
+    def _content_manager(self) -> WebKit2.UserContentManager:
+        persona = json.loads(self.options.persona or "{}")
+        persona.setdefault("navigator", {})
+        persona.setdefault("screen", {})
+        channel = json.dumps("driftstack-" + os.urandom(8).hex())
+        manager = WebKit2.UserContentManager()
+        start = WebKit2.UserScriptInjectionTime.START
+        frames = WebKit2.UserContentInjectedFrames.ALL_FRAMES
+        page = _PAGE_SCRIPT % {"persona": json.dumps(persona), "channel": channel}
+        manager.add_script(WebKit2.UserScript.new(page, frames, start, None, None))
+        world = _WORLD_SCRIPT % {"channel": channel}
+        manager.add_script(WebKit2.UserScript.new_for_world(world, frames, start, _WORLD, None, None))
+        manager.register_script_message_handler_in_world("driftstack", _WORLD)
+        manager.connect("script-message-received::driftstack", self._console)
+        return manager
+
+    def _console(self, _manager: Any, result: Any) -> None:
+        # WebKit2 4.1 hands a JavascriptResult; later APIs the JSCValue itself.
+        value = result.get_js_value() if hasattr(result, "get_js_value") else result
+        try:
+            entry = json.loads(value.to_string())
+        except (ValueError, AttributeError):
+            return
+        self.channel.send({"event": "console", **entry})
+
+    def _automation_started(self, _context: Any, session: WebKit2.AutomationSession) -> None:
+        info = WebKit2.ApplicationInfo()
+        # What the session's capabilities report as browserName and browserVersion.
+        info.set_name("WebKitGTK")
+        info.set_version(
+            WebKit2.get_major_version(), WebKit2.get_minor_version(), WebKit2.get_micro_version()
+        )
+        session.set_application_info(info)
+        session.connect("create-web-view", self._create_web_view)
+
+    def _create_web_view(self, _session: Any) -> WebKit2.WebView:
+        view = WebKit2.WebView(
+            web_context=self.context,
+            settings=self.settings,
+            user_content_manager=self.content,
+            is_controlled_by_automation=True,
+        )
+        view.connect("resource-load-started", self._resource_started)
+        view.connect("load-changed", self._load_changed)
+        view.connect("decide-policy", self._deciding)
+        view.connect("web-process-terminated", self._web_process_terminated)
+        view.connect("load-failed", self._load_failed)
+        window = Gtk.Window()
+        window.set_default_size(self.options.width, self.options.height)
+        window.set_resizable(True)
+        window.add(view)
+        window.show_all()
+        self.views.append(view)
+        self.windows.append(window)
+        return view
+
+    def _deciding(self, _view: Any, decision: Any, kind: WebKit2.PolicyDecisionType) -> bool:
+        # The page asked to go somewhere (a form submitted, a link followed, a script): told before the
+        # action that caused it has answered, so the driver knows to wait for where it lands.
+        if kind == WebKit2.PolicyDecisionType.NAVIGATION_ACTION:
+            action = decision.get_navigation_action()
+            request = action.get_request() if action is not None else None
+            self.channel.send(
+                {"event": "navigating", "url": request.get_uri() if request is not None else None}
+            )
+        return False  # WebKit decides as it would
+
+    def _load_changed(self, view: WebKit2.WebView, load_event: WebKit2.LoadEvent) -> None:
+        # A new document: where the page is now, and the HTTP status its main resource came with.
+        if load_event == WebKit2.LoadEvent.STARTED:
+            self.channel.send({"event": "started", "url": view.get_uri()})
+        elif load_event == WebKit2.LoadEvent.COMMITTED:
+            resource = view.get_main_resource()
+            response = resource.get_response() if resource is not None else None
+            status = response.get_status_code() if response is not None else None
+            self.channel.send({"event": "committed", "url": view.get_uri(), "status": status or None})
+        elif load_event == WebKit2.LoadEvent.FINISHED:
+            self.channel.send({"event": "loaded", "url": view.get_uri()})
+
+    def _load_failed(self, _view: Any, _event: Any, uri: str, error: GLib.Error) -> bool:
+        self.channel.send({"event": "load_failed", "url": uri, "error": error.message, "code": error.code})
+        return False  # WebKit shows its error page, as a browser would
+
+    def _web_process_terminated(self, _view: Any, reason: Any) -> None:
+        self.channel.send({"event": "crashed", "reason": str(reason.value_nick)})
+
+    def _resource_started(self, _view: Any, resource: WebKit2.WebResource, request: Any) -> None:
+        method = request.get_http_method() or "GET"
+
+        def finished(res: WebKit2.WebResource) -> None:
+            response = res.get_response()
+            self.channel.send(
+                {
+                    "event": "network",
+                    "method": method,
+                    "url": res.get_uri(),
+                    "status": response.get_status_code() if response is not None else None,
+                    "content_type": response.get_mime_type() if response is not None else None,
+                }
+            )
+
+        def failed(res: WebKit2.WebResource, error: GLib.Error) -> None:
+            self.channel.send(
+                {
+                    "event": "network",
+                    "method": method,
+                    "url": res.get_uri(),
+                    "status": None,
+                    "error": error.message,
+                }
+            )
+
+        resource.connect("finished", finished)
+        resource.connect("failed", failed)
+
+    # Requests from the driver
+
+    def handle(self, request: dict[str, Any]) -> bool:
+        ident = request.get("id")
+        op = request.get("op")
+        try:
+            if op == "pdf":
+                self._pdf(ident, request["path"])
+            elif op == "ping":  # answered after every event the shell had to send before it
+                self.channel.send({"id": ident, "ok": True})
+            elif op == "full_screenshot":
+                self._full_screenshot(ident, request["path"])
+            elif op == "quit":
+                for window in self.windows:
+                    window.destroy()
+                self._quit(ident, keep=bool(request.get("keep")))
+            else:
+                self.channel.send({"id": ident, "ok": False, "error": f"unknown op {op!r}"})
+        except Exception as e:  # noqa: BLE001  (every failure goes back to the driver as an answer)
+            self.channel.send({"id": ident, "ok": False, "error": f"{type(e).__name__}: {e}"})
+        return False
+
+    def _quit(self, ident: Any, *, keep: bool) -> None:
+        """Quits; when the storage is to be kept, once the network process has had time to write what
+        the closed pages stored.
+
+        WebKit writes localStorage back in its network process when a page's storage connection closes,
+        after the pages are gone: a shell that quits at once loses it (0 of 7 values kept, measured), and
+        neither a data fetch nor any other API here waits for it. 100 ms after closing kept 7 of 7 on an
+        idle machine; STORAGE_GRACE_MS leaves room for a loaded one.
+        """
+
+        def done() -> bool:
+            self.channel.send({"id": ident, "ok": True})
+            Gtk.main_quit()
+            return False
+
+        GLib.timeout_add(STORAGE_GRACE_MS if keep else 0, done)
+
+    def _view(self) -> WebKit2.WebView:
+        if not self.views:
+            raise RuntimeError("no page is open")
+        return self.views[-1]
+
+    def _pdf(self, ident: Any, path: str) -> None:
+        operation = WebKit2.PrintOperation.new(self._view())
+        settings = Gtk.PrintSettings()
+        settings.set(Gtk.PRINT_SETTINGS_OUTPUT_URI, GLib.filename_to_uri(path, None))
+        settings.set(Gtk.PRINT_SETTINGS_OUTPUT_FILE_FORMAT, "pdf")
+        settings.set_printer("Print to File")
+        operation.set_print_settings(settings)
+        operation.connect("finished", lambda _op: self.channel.send({"id": ident, "ok": True}))
+        operation.connect(
+            "failed", lambda _op, error: self.channel.send({"id": ident, "ok": False, "error": error.message})
+        )
+        operation.print_()
+
+    def _full_screenshot(self, ident: Any, path: str) -> None:
+        def done(view: WebKit2.WebView, result: Any) -> None:
+            try:
+                surface = view.get_snapshot_finish(result)
+                surface.write_to_png(path)
+                self.channel.send({"id": ident, "ok": True})
+            except Exception as e:  # noqa: BLE001
+                self.channel.send({"id": ident, "ok": False, "error": str(e)})
+
+        self._view().get_snapshot(
+            WebKit2.SnapshotRegion.FULL_DOCUMENT, WebKit2.SnapshotOptions.NONE, None, done
+        )
+
+
+def main() -> None:
+    if "--check" in sys.argv:  # the imports above worked: this Python can run the shell
+        print(f"{WebKit2.get_major_version()}.{WebKit2.get_minor_version()}.{WebKit2.get_micro_version()}")
+        return
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--automation", action="store_true")
+    parser.add_argument("--width", type=int, default=402)
+    parser.add_argument("--height", type=int, default=874)
+    parser.add_argument("--user-agent", default="")
+    parser.add_argument("--persona", default="", help="JSON: navigator and screen values")
+    parser.add_argument("--data-dir", default="", help="a profile's directory; none: ephemeral")
+    parser.add_argument("--cache-dir", default="")
+    parser.add_argument("--proxy", default="", help="every request leaves through this proxy")
+    parser.add_argument("--cookies", default="", help="a JSON file of cookies to start with")
+    parser.add_argument("--side-channel", default="", help="the driver's Unix socket")
+    options, _unknown = parser.parse_known_args()
+    # Measured, not understood: with a data directory and no Python thread besides the main one, the
+    # automation session never starts (WebKitWebDriver's new session hangs); any second thread avoids it.
+    # The side channel's reader is one; this keeps the shell working without a side channel too.
+    threading.Thread(target=threading.Event().wait, name="keep-threads", daemon=True).start()
+    Gtk.init(sys.argv[:1])
+    Shell(options)
+    Gtk.main()
+
+
+if __name__ == "__main__":
+    main()
