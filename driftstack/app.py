@@ -19,6 +19,7 @@ from .access import Authenticator
 from .api_keys import KeyService
 from .application import Driftstack
 from .consistency import ReadYourWrites
+from .console_log import ConsoleLog
 from .drivers import build_driver
 from .drivers.base import Driver, DriverUnavailable
 from .egress import build_egress
@@ -28,6 +29,7 @@ from .http import (
     api_keys,
     audit,
     health,
+    inspection,
     openapi,
     profile_snapshots,
     profiles,
@@ -36,12 +38,14 @@ from .http import (
 )
 from .http.context import SERVICES, Services
 from .http.middleware import request_context
+from .inspection import SessionInspection
 from .key_usage import KeyUsage
 from .profiles import ProfileService
 from .projections.accounts import AccountsProjection, AccountsReader, AccountsView
 from .projections.audit import AuditLogProjection, AuditLogReader, AuditLogView
 from .projections.profiles import ProfilesProjection, ProfilesReader, ProfilesView
 from .projections.runner import SupervisedProjection
+from .projections.session_actions import SessionHistoryReader
 from .projections.sessions import SessionsProjection, SessionsReader, SessionsView
 from .sessions import SessionService
 from .settings import Settings
@@ -152,6 +156,8 @@ async def build_app(settings: Settings, store: Store | None = None) -> web.Appli
     except DriverUnavailable as e:
         log.error("driver.unavailable", error=str(e), hint=getattr(e, "hint", None))
     consistency = ReadYourWrites(timeout_s=settings.view_wait_s)
+    console = ConsoleLog(pool)
+    console.start()
     session_service = SessionService(
         application,
         driver,
@@ -160,6 +166,7 @@ async def build_app(settings: Settings, store: Store | None = None) -> web.Appli
         projections.sessions.progress,
         consistency,
         settings,
+        console,
     )
     await session_service.start()
     await _catch_up(projections, await asyncio.to_thread(application.recorder.max_notification_id))
@@ -175,6 +182,7 @@ async def build_app(settings: Settings, store: Store | None = None) -> web.Appli
         settings=settings,
         authenticator=Authenticator(AccountsReader(pool), application, KeyUsage(pool)),
         sessions=session_service,
+        inspection=SessionInspection(session_service, SessionHistoryReader(pool)),
         profiles=ProfileService(
             application, ProfilesReader(pool), projections.profiles.progress, consistency
         ),
@@ -190,6 +198,7 @@ async def build_app(settings: Settings, store: Store | None = None) -> web.Appli
     web_app[health.HEALTH] = ServiceHealth(watch, [p.progress for p in projections.all()])
     for module in (
         sessions,
+        inspection,
         profiles,
         profile_snapshots,
         webhooks,
@@ -221,6 +230,7 @@ async def build_app(settings: Settings, store: Store | None = None) -> web.Appli
             await dispatcher.stop()
         await watch.stop()
         await session_service.stop()
+        await console.stop()
         await transport.close()
         await driver.stop()
         await egress.stop()

@@ -15,7 +15,7 @@ from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import RecordConflictError
 
-from . import key_usage
+from . import console_log, key_usage
 from .browser_states import BrowserStates, StateRef
 from .clock import now
 from .domain import ids
@@ -60,6 +60,7 @@ class Driftstack(Application[UUID]):
         self.states = BrowserStates(self.recorder.datastore, secret)  # type: ignore[attr-defined]
         self.states.create_table()
         key_usage.create_table(self.recorder.datastore)  # type: ignore[attr-defined]
+        console_log.create_table(self.recorder.datastore)  # type: ignore[attr-defined]
 
     def _save(self, *aggregates: Aggregate) -> int:
         recordings = self.save(*aggregates)

@@ -17,6 +17,7 @@ import structlog
 from .access import Principal
 from .application import Driftstack
 from .consistency import ReadYourWrites
+from .console_log import ConsoleLog
 from .domain import ids
 from .domain.archetypes import Archetype
 from .domain.archetypes import resolve as resolve_archetype
@@ -125,8 +126,10 @@ class SessionService:
         progress: Progress,
         consistency: ReadYourWrites,
         settings: Settings,
+        console: ConsoleLog,
     ) -> None:
         self._app = app
+        self.console = console
         self._driver = driver
         self.egress = egress
         self._reader = reader
@@ -322,6 +325,7 @@ class SessionService:
         self.egress.bind(page.route, live.public_id, live.proxy)
         live.page = page
         self._follow_moves(live)
+        page.follow_console(lambda entry: self.console.record(live.uuid, live.account_id, entry))
 
     async def _hold_profile(self, live: LiveSession, profile_id: str) -> dict[str, Any] | None:
         """Waits (in `creating`) until no other live session holds the profile, then holds it.
@@ -369,7 +373,7 @@ class SessionService:
             )
 
     async def get(self, who: Principal, session_id: str) -> dict[str, Any]:
-        uuid = _uuid(session_id)
+        uuid = session_uuid(session_id)
         await self._consistency.settle(who.account_id, self._progress)
         doc = await self._reader.get(who.account_id, uuid)
         if doc is None:
@@ -394,16 +398,6 @@ class SessionService:
             rows = [r for r in rows if r["status"] == "ready"]
         return rows
 
-    async def network(self, who: Principal, session_id: str, *, after: int, limit: int) -> dict[str, Any]:
-        """What the egress carried for the session (held by this process): `limit + 1` entries after
-        `after`, oldest first, and the totals. Another account's session is not found."""
-        await self.get(who, session_id)
-        ledger = self.egress.ledger(session_id)
-        if ledger is None:
-            return {"rows": [], "totals": Ledger().totals()}
-        rows = [{**r.document(), "_key": r.seq} for r in ledger.records(after=after, limit=limit)]
-        return {"rows": rows, "totals": ledger.totals()}
-
     def _with_live_status(self, doc: dict[str, Any], uuid: UUID) -> dict[str, Any]:
         live = self.live.get(uuid)
         if live is not None and live.busy and doc["status"] == "ready":
@@ -411,7 +405,7 @@ class SessionService:
         return doc
 
     async def destroy(self, who: Principal, session_id: str) -> None:
-        uuid = _uuid(session_id)
+        uuid = session_uuid(session_id)
         live = self.live.get(uuid)
         if live is None or live.account_id != who.account_id:
             await self._consistency.settle(who.account_id, self._progress)
@@ -434,7 +428,9 @@ class SessionService:
             if nid:
                 self._consistency.wrote(live.account_id, nid)
             if live.page is not None:
+                live.page.follow_console(None)
                 await live.page.close()
+            self.console.forget(uuid)
         return nid
 
     async def _state_to_keep(self, live: LiveSession | None) -> dict[str, Any] | None:
@@ -492,7 +488,7 @@ class SessionService:
 
     async def _live_for(self, who: Principal, session_id: str) -> LiveSession:
         """The live session to act on, or the error that says why there is none."""
-        uuid = _uuid(session_id)
+        uuid = session_uuid(session_id)
         live = self.live.get(uuid)
         if live is not None and live.account_id == who.account_id:
             await self._settled(live)
@@ -801,7 +797,7 @@ def _check_cap(kind: str, data: bytes, limit: int) -> None:
         raise CaptureTooLarge(kind, len(data), limit)
 
 
-def _uuid(session_id: str) -> UUID:
+def session_uuid(session_id: str) -> UUID:
     uuid = ids.parse_public_id(ids.SESSION, session_id)
     if uuid is None:
         raise NotFound("session", session_id)

@@ -119,6 +119,22 @@ def _html(body: str) -> web.RequestHandler:
     return handler
 
 
+# Logs at every level, fetches a resource that 404s and one the egress refuses, then throws.
+# `#done` appears once all of it has happened.
+NOISY = """<!doctype html><html><head><title>Noisy</title></head><body><script>
+console.log('page loaded', 42);
+console.warn('careful');
+console.error('something broke');
+Promise.allSettled([fetch('/missing'), fetch('http://127.0.0.2:8080/refused')]).then(([missing, refused]) => {
+  console.info('missing answered ' + missing.value.status);
+  console.info('refused: ' + refused.status);
+  setTimeout(() => { throw new Error('boom'); }, 0);
+  setTimeout(() => { const d = document.createElement('p'); d.id = 'done'; d.textContent = 'done';
+                    document.body.appendChild(d); }, 50);
+});
+</script></body></html>"""
+
+
 def site_app() -> web.Application:
     app = web.Application()
     app.router.add_get("/form", _html(FORM))
@@ -131,4 +147,5 @@ def site_app() -> web.Application:
     app.router.add_get("/signup", _html(SIGNUP))
     app.router.add_get("/welcome", _welcome)
     app.router.add_get("/engine", _engine)
+    app.router.add_get("/noisy", _html(NOISY))
     return app

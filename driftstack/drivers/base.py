@@ -135,6 +135,31 @@ class NavigationResult:
     http_status: int | None
 
 
+# Console levels as a client filters them; engines' other names map onto these.
+CONSOLE_LEVELS = ("log", "debug", "info", "warn", "error")
+CONSOLE_MESSAGE_CAP = 4096
+
+
+@dataclass(frozen=True)
+class ConsoleEntry:
+    """A console call of the page, or an error it did not catch (`level` error)."""
+
+    level: str
+    message: str
+    url: str | None = None
+    line: int | None = None
+
+    @classmethod
+    def of(cls, level: str, message: str, url: str | None = None, line: int | None = None) -> ConsoleEntry:
+        level = {"warning": "warn", "trace": "debug", "assert": "error"}.get(level, level)
+        return cls(
+            level if level in CONSOLE_LEVELS else "log",
+            message[:CONSOLE_MESSAGE_CAP],
+            url or None,
+            line if isinstance(line, int) and line >= 0 else None,
+        )
+
+
 @dataclass(frozen=True)
 class PageState:
     """A point-in-time reading of a page: location, markup, viewport and cookies."""
@@ -202,6 +227,9 @@ class Page(Protocol):
     def follow_moves(self, listener: Callable[[], None] | None) -> None:
         """Call `listener()` each time the page commits a new document, whatever moved it (an
         action, the page's own script, a failed load); `location` then says where it landed."""
+
+    def follow_console(self, listener: Callable[[ConsoleEntry], None] | None) -> None:
+        """Call `listener(entry)` for each console call of the page and each error it does not catch."""
 
     async def screenshot(self, *, full_page: bool) -> bytes:
         """A PNG."""

@@ -9,6 +9,7 @@ import os
 from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING, Any
 
+from playwright.async_api import ConsoleMessage
 from playwright.async_api import Error as PlaywrightError
 
 from driftstack.domain.archetypes import Archetype
@@ -16,6 +17,7 @@ from driftstack.drivers.base import (
     DIRECTIONS,
     NETWORK_REASONS,
     WAIT_UNTIL,
+    ConsoleEntry,
     DriverError,
     DriverUnavailable,
     NavigationResult,
@@ -117,6 +119,9 @@ class PlaywrightPage:
         self._navigations = Navigations(page)
         self._navigations.on_commit = self._committed
         self._move_listener: Callable[[], None] | None = None
+        self._console_listener: Callable[[ConsoleEntry], None] | None = None
+        page.on("console", self._console)
+        page.on("pageerror", self._page_error)
         page.on("crash", lambda _: self.mark_gone("page_crashed"))
         page.on("close", lambda _: self._on_page_closed())
 
@@ -158,6 +163,24 @@ class PlaywrightPage:
 
     def follow_moves(self, listener: Callable[[], None] | None) -> None:
         self._move_listener = listener
+
+    def follow_console(self, listener: Callable[[ConsoleEntry], None] | None) -> None:
+        self._console_listener = listener
+
+    def _console(self, message: ConsoleMessage) -> None:
+        where = message.location
+        self._told(ConsoleEntry.of(message.type, message.text, where.get("url"), where.get("lineNumber")))
+
+    def _page_error(self, error: PlaywrightError) -> None:
+        self._told(ConsoleEntry.of("error", f"Uncaught {error.name or 'Error'}: {error.message}"))
+
+    def _told(self, entry: ConsoleEntry) -> None:
+        if self._console_listener is None:
+            return
+        try:
+            self._console_listener(entry)
+        except Exception:  # a faulty listener must not break Playwright's dispatcher
+            log.exception("console listener failed")
 
     def _committed(self) -> None:
         if self._move_listener is None or self._gone_reason() is not None:

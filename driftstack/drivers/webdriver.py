@@ -31,6 +31,7 @@ from driftstack.drivers import webkit_host
 from driftstack.drivers.base import (
     DIRECTIONS,
     WAIT_UNTIL,
+    ConsoleEntry,
     DriverError,
     DriverUnavailable,
     NavigationResult,
@@ -201,7 +202,7 @@ class WebDriverPage:
         self._landing = asyncio.Event()  # set on each of those steps
         self._failed: tuple[str, str] | None = None  # the URL and WebKit's sentence of the last failed load
         self._move_listener: Callable[[], None] | None = None
-        self.console: list[dict[str, Any]] = []
+        self._console_listener: Callable[[ConsoleEntry], None] | None = None
         if side is not None:
             side.on_event = self._side_event
             side.on_closed = lambda: self.mark_gone("browser_disconnected")
@@ -233,9 +234,14 @@ class WebDriverPage:
                 self._moved()
         elif kind == "crashed":
             self.mark_gone("page_crashed")
-        elif kind == "console":
-            self.console.append({"level": event.get("level"), "text": event.get("text")})
-            del self.console[:-1000]
+        elif kind == "console" and self._console_listener is not None:
+            entry = ConsoleEntry.of(
+                str(event.get("level")), str(event.get("text")), event.get("url"), event.get("line")
+            )
+            try:
+                self._console_listener(entry)
+            except Exception:  # a faulty listener must not break the side channel
+                log.exception("console listener failed")
 
     def _moved(self) -> None:
         if self._move_listener is None or self._gone_reason() is not None:
@@ -247,6 +253,9 @@ class WebDriverPage:
 
     def follow_moves(self, listener: Callable[[], None] | None) -> None:
         self._move_listener = listener
+
+    def follow_console(self, listener: Callable[[ConsoleEntry], None] | None) -> None:
+        self._console_listener = listener
 
     def mark_gone(self, reason: str) -> None:
         if self._closing or self._gone is not None or self._driver.stopping:

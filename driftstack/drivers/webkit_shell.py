@@ -50,7 +50,8 @@ _PAGE_SCRIPT = """
           if (typeof a === 'string') return a;
           try { return JSON.stringify(a); } catch (e) { return String(a); }
         }).join(' ');
-        document.dispatchEvent(new CustomEvent(channel, {detail: {level, text: text.slice(0, 4096)}}));
+        document.dispatchEvent(new CustomEvent(channel,
+          {detail: {level, text: text.slice(0, 4096), url: location.href}}));
       } catch (e) {}
       return original.apply(this, args);
     };
@@ -59,7 +60,8 @@ _PAGE_SCRIPT = """
     console[level] = wrapped;
   }
   window.addEventListener('error', e => document.dispatchEvent(new CustomEvent(channel,
-    {detail: {level: 'error', text: String(e.message).slice(0, 4096)}})));
+    {detail: {level: 'error', text: String(e.message).slice(0, 4096), url: e.filename || location.href,
+              line: e.lineno || null}})));
 })();
 """
 

@@ -11,6 +11,7 @@ from ..access import Authenticator, Principal
 from ..api_keys import KeyService
 from ..consistency import ReadYourWrites
 from ..drivers.engines import Engines
+from ..inspection import SessionInspection
 from ..profiles import ProfileService
 from ..projections.audit import AuditLogReader
 from ..projections.progress import Progress
@@ -26,6 +27,7 @@ class Services:
     settings: Settings
     authenticator: Authenticator
     sessions: SessionService
+    inspection: SessionInspection
     profiles: ProfileService
     audit: AuditLogReader
     audit_progress: Progress

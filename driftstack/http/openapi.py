@@ -21,7 +21,7 @@ from .shapes import api_keys, profiles, sessions, snapshots
 from .shapes.audit import AuditQuery
 from .shapes.base import public_id_pattern
 from .shapes.common import TimePage
-from .shapes.network import NetworkQuery
+from .shapes.inspection import ConsoleQuery, OldestFirst
 
 routes = web.RouteTableDef()
 _EXAMPLE_KEY = "key_0190f3c2-7d4e-7b1a-9c3e-5a2b1c0d9e8f"
@@ -168,10 +168,70 @@ def _session_paths() -> dict[str, Any]:
                 "http://, bytes each way, how long, and whether the egress refused it and why. The last "
                 "2,000 entries are kept; `totals` counts all of them. Held by the node that runs the "
                 "session, while it runs and for its last 1,000 ended sessions; empty elsewhere.",
-                tag="sessions",
+                tag="inspection",
                 scope="read",
-                query=NetworkQuery,
+                query=OldestFirst,
                 ok=json_answer("NetworkLog", "A page of the network log, and the session's totals."),
+                problems=("not-found",),
+            ),
+        },
+        "/v1/sessions/{session_id}/actions": {
+            "parameters": list(session_id),
+            "get": operation(
+                "listSessionActions",
+                "Read the action log",
+                "Every navigate, interaction, wait, state read and capture the session ran, failed ones "
+                "included, oldest first: its type, when it finished, whether it succeeded, what was asked "
+                "(typed text never, only its length), how long it took and, failed, why. `total` counts "
+                "them all. Kept after the session ends.",
+                tag="inspection",
+                scope="read",
+                query=OldestFirst,
+                ok=json_answer("ActionLog", "A page of the action log, and the total."),
+                problems=("not-found",),
+            ),
+        },
+        "/v1/sessions/{session_id}/navigations": {
+            "parameters": list(session_id),
+            "get": operation(
+                "listSessionNavigations",
+                "Read the navigation history",
+                "Every page the session's browser landed on, oldest first: by a `navigate` (with the main "
+                "document's HTTP status), by an interaction or wait after which the page was elsewhere (a "
+                "link tapped, a form submitted), or by itself (its script, a timed redirect: `action_id` "
+                "null). Kept after the session ends.",
+                tag="inspection",
+                scope="read",
+                query=OldestFirst,
+                ok=json_answer("NavigationHistory", "A page of the navigation history, and the total."),
+                problems=("not-found",),
+            ),
+        },
+        "/v1/sessions/{session_id}/console": {
+            "parameters": list(session_id),
+            "get": operation(
+                "listSessionConsole",
+                "Read the console log",
+                "The page's console calls and the errors it did not catch, oldest first, from the session's "
+                "start; `level` keeps one level. Kept after the session ends: its last 5,000 entries (older "
+                "ones are dropped first), each message cut at 4,096 characters.",
+                tag="inspection",
+                scope="read",
+                query=ConsoleQuery,
+                ok=json_answer("ConsoleLog", "A page of the console log."),
+                problems=("not-found",),
+            ),
+        },
+        "/v1/sessions/{session_id}/health": {
+            "parameters": list(session_id),
+            "get": operation(
+                "getSessionHealth",
+                "Check the session's health",
+                "Whether the session's browser answers a trivial script within 1 s, with the session's "
+                "status, current URL and uptime. An ended session answers 200 with `status: ended`.",
+                tag="inspection",
+                scope="read",
+                ok=json_answer("SessionHealth", "The session's health now."),
                 problems=("not-found",),
             ),
         },
@@ -509,6 +569,10 @@ def document() -> dict[str, Any]:
         },
         "tags": [
             {"name": "sessions", "description": "Browser sessions and the actions on them."},
+            {
+                "name": "inspection",
+                "description": "What happened in a session: actions, navigations, network, health.",
+            },
             {"name": "profiles", "description": "Persistent browser identities sessions can run on."},
             {"name": "snapshots", "description": "Immutable point-in-time copies of profiles."},
             {"name": "webhooks", "description": "Signed webhooks: endpoints, event types, deliveries."},

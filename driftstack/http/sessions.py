@@ -1,4 +1,7 @@
-"""Routes of /v1/sessions: create, list, get, navigate, interact, wait, state, capture, destroy."""
+"""Routes of /v1/sessions: create, list, get, navigate, interact, wait, state, capture, destroy.
+
+What happened in a session (its actions, navigations, network, health) is read in `inspection`.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +11,9 @@ from ..access import Forbidden
 from ..sessions import Interaction, NewSession, WaitFor
 from .answers import answer
 from .context import caller, services
-from .pagination import page_body, position_key, time_key
+from .pagination import page_body, time_key
 from .shapes import sessions as shapes
 from .shapes.common import NoQuery
-from .shapes.network import NetworkLog, NetworkQuery
 from .shapes.session_answers import (
     CaptureResult,
     InteractResult,
@@ -69,16 +71,6 @@ async def get_session(request: web.Request) -> web.Response:
     who = await caller(request, "read")
     query_of(request, NoQuery)
     return answer(Session, await services(request).sessions.get(who, _session_id(request)))
-
-
-@routes.get("/v1/sessions/{session_id}/network")
-async def session_network(request: web.Request) -> web.Response:
-    who = await caller(request, "read")
-    query = query_of(request, NetworkQuery)
-    log = await services(request).sessions.network(
-        who, _session_id(request), after=query.after, limit=query.limit + 1
-    )
-    return answer(NetworkLog, {**page_body(log["rows"], query.limit, position_key), "totals": log["totals"]})
 
 
 @routes.delete("/v1/sessions/{session_id}")

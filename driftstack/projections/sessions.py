@@ -14,9 +14,11 @@ from psycopg import Cursor, sql
 from psycopg.rows import DictRow
 from psycopg.types.json import Jsonb
 
-from ..clock import iso
+from ..clock import iso, now
 from ..domain.session import Session
 from .keyset import newest_first
+from .session_actions import DDL as HISTORY_DDL
+from .session_actions import duration_ms, write_history
 from .view import View, ViewProjection
 
 
@@ -55,6 +57,7 @@ def new_session_document(
         "title": None,
         "action_count": 0,
         "screenshot_count": 0,
+        "duration_ms": 0,
         "created_at": created,
         "updated_at": created,
         "last_state_at": None,
@@ -78,9 +81,12 @@ FIELDS = tuple(
 )
 
 
-def ordered(doc: dict[str, Any]) -> dict[str, Any]:
-    # jsonb keeps keys in its own order; clients read the resource in the documented one.
-    return {name: doc.get(name) for name in FIELDS}
+def ordered(doc: dict[str, Any], at: datetime) -> dict[str, Any]:
+    """The resource as of `at`: its fields in the documented order (jsonb keeps keys in its own)
+    and `duration_ms`, which runs on while the session lives."""
+    shown = {name: doc.get(name) for name in FIELDS}
+    shown["duration_ms"] = duration_ms(doc, at)
+    return shown
 
 
 class SessionsView(View):
@@ -93,6 +99,7 @@ class SessionsView(View):
         " ON sessions (account_id, status, created_at DESC, id DESC)",
         "CREATE INDEX IF NOT EXISTS sessions_live_by_node ON sessions (node)"
         " WHERE status IN ('creating', 'ready')",
+        *HISTORY_DDL,
     )
 
 
@@ -212,7 +219,7 @@ def write_patch(
         return None
     curs.execute(sql.SQL(_PATCH + " RETURNING doc").format(table=sql.Identifier(table)), params)
     row = curs.fetchone()
-    return ordered(row["doc"]) if row is not None else None
+    return ordered(row["doc"], event.timestamp) if row is not None else None
 
 
 class SessionsProjection(ViewProjection[SessionsView]):
@@ -224,7 +231,12 @@ class SessionsProjection(ViewProjection[SessionsView]):
         if patch is None:
             self.apply(tracking)
             return
-        self.apply(tracking, lambda curs: write_patch(curs, "sessions", domain_event, patch, returning=False))
+
+        def write(curs: Cursor[DictRow]) -> None:
+            write_history(curs, domain_event)  # first: it compares with where the session stood
+            write_patch(curs, "sessions", domain_event, patch, returning=False)
+
+        self.apply(tracking, write)
 
     @process_event.register
     def _created(self, event: Session.Created, tracking: Tracking) -> None:
@@ -251,7 +263,7 @@ class SessionsReader:
         doc = await self._pool.fetchval(
             "SELECT doc FROM sessions WHERE id = $1 AND account_id = $2", session_id, account_id
         )
-        return ordered(doc) if doc is not None else None
+        return ordered(doc, now()) if doc is not None else None
 
     async def page(
         self,
@@ -272,4 +284,5 @@ class SessionsReader:
             "doc, created_at, id", "sessions", sort="created_at", where=where, after=after, limit=limit
         )
         rows = await self._pool.fetch(query, *args)
-        return [{**ordered(r["doc"]), "_key": (r["created_at"], r["id"])} for r in rows]
+        at = now()
+        return [{**ordered(r["doc"], at), "_key": (r["created_at"], r["id"])} for r in rows]

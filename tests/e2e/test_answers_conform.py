@@ -54,6 +54,10 @@ async def a_session_s_life(api: Recording, site: str) -> dict[str, Any]:
         ("navigate", {"url": "http://169.254.169.254/"}),  # 403 egress-refused
         ("interact", {"type": "tap", "selector": "#nowhere", "timeout_ms": 50}),  # 502 too
         ("network?limit=2", None),  # refused entries, plain-HTTP ones with their status
+        ("actions?limit=3", None),  # failed ones with their error
+        ("navigations", None),
+        ("console?level=error", None),
+        ("health", None),
     ]:
         await api.call("GET" if body is None else "POST", f"{one}/{path}", body)
     assert (await api.post("/v1/sessions", {}))[0] == 429  # concurrency-limit: one session at a time
@@ -62,6 +66,7 @@ async def a_session_s_life(api: Recording, site: str) -> dict[str, Any]:
     await api.get("/v1/sessions?status=ready")
     assert (await api.delete(one))[0] == 204
     assert (await api.post(f"{one}/wait", {"kind": "navigation"}))[0] == 410
+    await api.get(f"{one}/health")  # ended
     ended = await api.get(one)
     return dict(ended[1])
 

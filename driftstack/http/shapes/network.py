@@ -6,21 +6,10 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from .base import Query, Response
-from .common import DEFAULT_LIMIT, Limit, Page, PositionCursor
+from .base import Response
+from .common import Page
 
 Count = Annotated[int, Field(ge=0)]
-
-
-class NetworkQuery(Query):
-    """Oldest first; `cursor` continues after the last entry of the previous page."""
-
-    limit: Limit = DEFAULT_LIMIT
-    cursor: PositionCursor | None = None
-
-    @property
-    def after(self) -> int:
-        return 0 if self.cursor is None else int(self.cursor)
 
 
 class NetworkEntry(Response):

@@ -88,6 +88,7 @@ class Session(Response):
     title: str | None = Field(description="The page title at the last action.")
     action_count: Count = Field(description="Actions run, failed ones included.")
     screenshot_count: Count
+    duration_ms: Count = Field(description="From its creation to its end, or to now while it lives.")
     created_at: Timestamp
     updated_at: Timestamp = Field(description="The last status change.")
     last_state_at: Timestamp | None = Field(
