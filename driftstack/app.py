@@ -18,6 +18,7 @@ from eventsourcing.postgres import PostgresApplicationRecorder
 from .access import Authenticator
 from .api_keys import KeyService
 from .application import Driftstack
+from .artifacts import ArtifactService
 from .consistency import ReadYourWrites
 from .console_log import ConsoleLog
 from .drivers import build_driver
@@ -27,6 +28,7 @@ from .health import ServiceHealth, StoreWatch
 from .http import (
     account,
     api_keys,
+    artifacts,
     audit,
     health,
     inspection,
@@ -42,6 +44,7 @@ from .inspection import SessionInspection
 from .key_usage import KeyUsage
 from .profiles import ProfileService
 from .projections.accounts import AccountsProjection, AccountsReader, AccountsView
+from .projections.artifacts import ArtifactsReader
 from .projections.audit import AuditLogProjection, AuditLogReader, AuditLogView
 from .projections.profiles import ProfilesProjection, ProfilesReader, ProfilesView
 from .projections.runner import SupervisedProjection
@@ -169,6 +172,15 @@ async def build_app(settings: Settings, store: Store | None = None) -> web.Appli
         console,
     )
     await session_service.start()
+    artifact_service = ArtifactService(
+        application,
+        ArtifactsReader(pool),
+        session_service,
+        projections.sessions.progress,
+        consistency,
+        settings,
+    )
+    artifact_service.start()
     await _catch_up(projections, await asyncio.to_thread(application.recorder.max_notification_id))
     records = WebhookRecords(pool, box)
     transport = Transport(timeout_s=settings.webhook_timeout_s, allow_private=settings.webhook_allow_private)
@@ -183,6 +195,7 @@ async def build_app(settings: Settings, store: Store | None = None) -> web.Appli
         authenticator=Authenticator(AccountsReader(pool), application, KeyUsage(pool)),
         sessions=session_service,
         inspection=SessionInspection(session_service, SessionHistoryReader(pool)),
+        artifacts=artifact_service,
         profiles=ProfileService(
             application, ProfilesReader(pool), projections.profiles.progress, consistency
         ),
@@ -199,6 +212,7 @@ async def build_app(settings: Settings, store: Store | None = None) -> web.Appli
     for module in (
         sessions,
         inspection,
+        artifacts,
         profiles,
         profile_snapshots,
         webhooks,
@@ -230,6 +244,7 @@ async def build_app(settings: Settings, store: Store | None = None) -> web.Appli
             await dispatcher.stop()
         await watch.stop()
         await session_service.stop()
+        await artifact_service.stop()
         await console.stop()
         await transport.close()
         await driver.stop()

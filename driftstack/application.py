@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import random
 import threading
 import time
@@ -16,11 +17,13 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import RecordConflictError
 
 from . import console_log, key_usage
+from .artifact_contents import ArtifactContents, ArtifactLinks
 from .browser_states import BrowserStates, StateRef
 from .clock import now
 from .domain import ids
 from .domain.account import Account
 from .domain.api_key import ApiKey, hash_key, key_id_for
+from .domain.artifact import CONTENT_TYPES, Artifact
 from .domain.errors import Conflict, NotFound, ProfileNameTaken
 from .domain.profile import Keep, Profile, copy_names
 from .domain.profile_name import ProfileName, normalise
@@ -61,6 +64,10 @@ class Driftstack(Application[UUID]):
         self.states.create_table()
         key_usage.create_table(self.recorder.datastore)  # type: ignore[attr-defined]
         console_log.create_table(self.recorder.datastore)  # type: ignore[attr-defined]
+        # Kept captures: sealed bytes beside the events, served through signed links.
+        self.artifact_contents = ArtifactContents(self.recorder.datastore, secret)  # type: ignore[attr-defined]
+        self.artifact_contents.create_table()
+        self.artifact_links = ArtifactLinks(secret)
 
     def _save(self, *aggregates: Aggregate) -> int:
         recordings = self.save(*aggregates)
@@ -631,6 +638,47 @@ class Driftstack(Application[UUID]):
 
         nid = self._retrying(command)
         self.states.keep_only(snapshot_id, None)
+        return nid
+
+    # Artifacts
+
+    def keep_artifact(
+        self, account_id: str, session_id: str, api_key_id: str | None, kind: str, data: bytes
+    ) -> tuple[Artifact, int]:
+        """Stores a capture's bytes, then records the artifact (bytes first: an artifact on record
+        always has them)."""
+        artifact = Artifact(
+            account_id=account_id,
+            session_id=session_id,
+            api_key_id=api_key_id,
+            kind=kind,
+            content_type=CONTENT_TYPES[kind],
+            byte_size=len(data),
+            sha256=hashlib.sha256(data).hexdigest(),
+        )
+        self.artifact_contents.put(artifact.public_id, data)
+        return artifact, self._save(artifact)
+
+    def get_artifact(self, account_id: str | None, artifact_id: str) -> Artifact:
+        """The artifact (None for `account_id`: whoever holds a signed link); deleted ones are not found."""
+        uuid = ids.parse_public_id(ids.ARTIFACT, artifact_id)
+        if uuid is None:
+            raise NotFound("artifact", artifact_id)
+        artifact = self._get(Artifact, uuid, "artifact", artifact_id)
+        if artifact.deleted or (account_id is not None and artifact.account_id != account_id):
+            raise NotFound("artifact", artifact_id)
+        return artifact
+
+    def delete_artifact(
+        self, account_id: str | None, api_key_id: str | None, artifact_id: str, reason: str
+    ) -> int:
+        def command() -> int:
+            artifact = self.get_artifact(account_id, artifact_id)
+            artifact.delete(api_key_id, reason)
+            return self._save(artifact)
+
+        nid = self._retrying(command)
+        self.artifact_contents.delete(artifact_id)
         return nid
 
     def state_of(self, owner: Profile | ProfileSnapshot) -> dict[str, Any] | None:

@@ -693,7 +693,9 @@ class SessionService:
         )
         return {**result, "duration_ms": ms}
 
-    async def capture(self, who: Principal, session_id: str, kind: str, full_page: bool) -> dict[str, Any]:
+    async def capture(
+        self, who: Principal, session_id: str, kind: str, full_page: bool, *, keep: bool = True
+    ) -> dict[str, Any]:
         async def run(live: LiveSession, page: Page) -> bytes:
             if kind == "screenshot":
                 data = await page.screenshot(full_page=full_page)
@@ -714,6 +716,13 @@ class SessionService:
             run,
             lambda s, d, ms: s.record_capture(who.api_key_id, kind, full_page, len(d), ms),
         )
+        artifact_id = None
+        if keep:  # kept as an artifact, readable after the session ends
+            artifact, nid = await self._call(
+                self._app.keep_artifact, who.account_id, session_id, who.api_key_id, kind, data
+            )
+            self._consistency.wrote(who.account_id, nid)
+            artifact_id = artifact.public_id
         # Seed 001: captures are inline base64 bytes, every kind (the DOM snapshot is UTF-8 HTML).
         return {
             "kind": kind,
@@ -721,6 +730,7 @@ class SessionService:
             "encoding": "base64",
             "byte_size": len(data),
             "duration_ms": ms,
+            "artifact_id": artifact_id,
         }
 
 

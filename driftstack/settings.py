@@ -117,6 +117,11 @@ class Settings:
     webhook_concurrency: int = 8
     # On SIGINT/SIGTERM, how long the stop keeps delivering the webhooks of the sessions it ended.
     stop_drain_s: float = 10.0
+    # Kept captures: how long a signed download link lives, the address links are built on (else the
+    # request's own), and how long an artifact is kept before it is deleted.
+    artifact_url_ttl_s: float = 900.0
+    public_url: str | None = None
+    artifact_retention_days: float = 30.0
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -157,4 +162,7 @@ class Settings:
             webhook_disable_after_s=_float(env, "DRIFTSTACK_WEBHOOK_DISABLE_AFTER_S", 5 * 86_400.0),
             webhook_concurrency=_int(env, "DRIFTSTACK_WEBHOOK_CONCURRENCY", 8),
             stop_drain_s=_float(env, "DRIFTSTACK_STOP_DRAIN_S", 10.0),
+            artifact_url_ttl_s=_float(env, "DRIFTSTACK_ARTIFACT_URL_TTL_S", 900.0),
+            public_url=(env.get("DRIFTSTACK_PUBLIC_URL") or "").rstrip("/") or None,
+            artifact_retention_days=_float(env, "DRIFTSTACK_ARTIFACT_RETENTION_DAYS", 30.0),
         )

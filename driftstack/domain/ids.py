@@ -1,4 +1,4 @@
-"""The one public id format: a type prefix and a UUID (`ses_…`, `acc_…`, `key_…`, `prof_…`, `psnap_…`, `whep_…`)."""
+"""The one public id format: a type prefix and a UUID (`ses_…`, `acc_…`, `key_…`, `prof_…`, `psnap_…`, `whep_…`, `art_…`)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ API_KEY = "key"
 PROFILE = "prof"
 SNAPSHOT = "psnap"
 WEBHOOK_ENDPOINT = "whep"
+ARTIFACT = "art"
 WEBHOOK_DELIVERY = "dlv"
 # Standard Webhooks calls the id of one event sent to endpoints a message id (`webhook-id`).
 WEBHOOK_MESSAGE = "msg"

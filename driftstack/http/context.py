@@ -9,6 +9,7 @@ from aiohttp import web
 
 from ..access import Authenticator, Principal
 from ..api_keys import KeyService
+from ..artifacts import ArtifactService
 from ..consistency import ReadYourWrites
 from ..drivers.engines import Engines
 from ..inspection import SessionInspection
@@ -28,6 +29,7 @@ class Services:
     authenticator: Authenticator
     sessions: SessionService
     inspection: SessionInspection
+    artifacts: ArtifactService
     profiles: ProfileService
     audit: AuditLogReader
     audit_progress: Progress

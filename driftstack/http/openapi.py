@@ -18,6 +18,7 @@ from .context import ACCOUNT_HEADER, services
 from .openapi_components import components
 from .openapi_operations import json_answer, links_to, no_content, operation, param
 from .shapes import api_keys, profiles, sessions, snapshots
+from .shapes.artifacts import ArtifactList, SignedLink
 from .shapes.audit import AuditQuery
 from .shapes.base import public_id_pattern
 from .shapes.common import TimePage
@@ -222,6 +223,21 @@ def _session_paths() -> dict[str, Any]:
                 problems=("not-found",),
             ),
         },
+        "/v1/sessions/{session_id}/artifacts": {
+            "parameters": list(session_id),
+            "get": operation(
+                "listSessionArtifacts",
+                "List the session's artifacts",
+                "Every capture the session kept (all, unless a capture said `keep: false`), newest first, "
+                "each with a signed `url` its bytes download from without a key. Kept after the session "
+                "ends, until deleted or past the retention (`DRIFTSTACK_ARTIFACT_RETENTION_DAYS`, default 30).",
+                tag="artifacts",
+                scope="read",
+                query=ArtifactList,
+                ok=json_answer("ArtifactPage", "A page of artifacts, newest first."),
+                problems=("not-found",),
+            ),
+        },
         "/v1/sessions/{session_id}/health": {
             "parameters": list(session_id),
             "get": operation(
@@ -381,6 +397,53 @@ def _snapshot_paths() -> dict[str, Any]:
                 query=TimePage,
                 ok=json_answer("ProfileSnapshotPage", "A page of snapshots."),
                 problems=("validation-failed",),
+            ),
+        },
+        "/v1/artifacts/{artifact_id}": {
+            "parameters": [param("ArtifactId")],
+            "get": operation(
+                "getArtifact",
+                "Get an artifact",
+                "One kept capture, with a fresh signed `url` (valid for `DRIFTSTACK_ARTIFACT_URL_TTL_S`, "
+                "default 15 minutes).",
+                tag="artifacts",
+                scope="read",
+                ok=json_answer("Artifact", "The artifact."),
+                problems=("not-found",),
+            ),
+            "delete": operation(
+                "deleteArtifact",
+                "Delete an artifact",
+                "Deletes the artifact and its bytes; its links stop working. First 204, then 404. The audit "
+                "log records `artifact.deleted`.",
+                tag="artifacts",
+                scope="write",
+                ok=no_content("Deleted."),
+                problems=("not-found",),
+            ),
+        },
+        "/v1/artifacts/{artifact_id}/content": {
+            "parameters": [param("ArtifactId")],
+            "get": operation(
+                "getArtifactContent",
+                "Download an artifact",
+                "The artifact's bytes, through the signed link its `url` gives: no bearer key, the link is "
+                "the grant. An altered link or one past its expiry answers 403 `link-refused`; a deleted "
+                "artifact 404.",
+                tag="artifacts",
+                scope=None,
+                query=SignedLink,
+                ok={
+                    "200": {
+                        "description": "The bytes, as `Content-Type` says.",
+                        "headers": {"X-Request-Id": {"$ref": "#/components/headers/X-Request-Id"}},
+                        "content": {
+                            kind: {"schema": {"type": "string", "format": "binary"}}
+                            for kind in ("image/png", "application/pdf", "text/html")
+                        },
+                    }
+                },
+                problems=("link-refused", "not-found"),
             ),
         },
         "/v1/profile-snapshots/{snapshot_id}": {
@@ -569,6 +632,10 @@ def document() -> dict[str, Any]:
         },
         "tags": [
             {"name": "sessions", "description": "Browser sessions and the actions on them."},
+            {
+                "name": "artifacts",
+                "description": "Captures kept after the session, with signed download links.",
+            },
             {
                 "name": "inspection",
                 "description": "What happened in a session: actions, navigations, network, health.",

@@ -111,6 +111,12 @@ PROBLEMS: dict[str, tuple[str, str, dict[str, Any]]] = {
         "DRIFTSTACK_EGRESS_ALLOW_PRIVATE=1)",
         {"host": "169.254.169.254", "port": 80, "setting": "DRIFTSTACK_EGRESS_ALLOW"},
     ),
+    "link-refused": (
+        "An artifact's download link was altered (its signature does not match) or has expired; read the "
+        "artifact again for a fresh `url`.",
+        "the link has expired: read the artifact again for a fresh url",
+        {},
+    ),
     "driver-error": (
         "The browser failed the action (navigation, timeout, crash): `reason` says which. After a "
         "failed navigation the session stays ready for a retry.",
@@ -214,6 +220,13 @@ def components() -> dict[str, Any]:
                 "required": True,
                 "description": "A snapshot id; a malformed, unknown or another account's one answers 404.",
                 "schema": public_id("psnap", "A snapshot id."),
+            },
+            "ArtifactId": {
+                "name": "artifact_id",
+                "in": "path",
+                "required": True,
+                "description": "An artifact id; a malformed, unknown, deleted or another account's one answers 404.",
+                "schema": public_id("art", "An artifact id."),
             },
             "ActingAccount": {
                 "name": ACCOUNT_HEADER,

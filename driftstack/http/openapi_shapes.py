@@ -10,6 +10,7 @@ from pydantic import BaseModel, TypeAdapter
 from .shapes import (
     account_answers,
     api_keys,
+    artifacts,
     common,
     inspection,
     network,
@@ -56,6 +57,8 @@ ANSWERS: dict[str, Any] = {
     "NavigationHistory": inspection.NavigationHistory,
     "SessionHealth": inspection.SessionHealth,
     "ConsoleLog": inspection.ConsoleLog,
+    "Artifact": artifacts.Artifact,
+    "ArtifactPage": artifacts.ArtifactPage,
     "NavigateResult": session_answers.NavigateResult,
     "InteractResult": session_answers.InteractResult,
     "WaitResult": session_answers.WaitResult,

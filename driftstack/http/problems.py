@@ -8,6 +8,7 @@ from typing import Any
 from aiohttp import web
 
 from ..access import Forbidden, Unauthorized
+from ..artifacts import LinkRefused
 from ..consistency import ViewLagging
 from ..domain.archetypes import UnknownArchetype
 from ..domain.errors import (
@@ -37,6 +38,7 @@ TYPES: dict[str, tuple[int, str]] = {
     "unauthorized": (401, "Unauthorized"),
     "forbidden": (403, "Forbidden"),
     "egress-refused": (403, "Egress refused"),
+    "link-refused": (403, "Link refused"),
     "not-found": (404, "Not found"),
     "method-not-allowed": (405, "Method not allowed"),
     "session-timeout": (408, "Session idle timeout"),
@@ -87,6 +89,8 @@ def from_exception(error: Exception, instance: str) -> web.Response | None:
             )
         case Forbidden():
             return problem("forbidden", str(error), instance=instance)
+        case LinkRefused():
+            return problem("link-refused", str(error), instance=instance)
         case NotFound():
             return problem("not-found", f"no {error.resource} {error.resource_id}", instance=instance)
         case SessionTimedOut():

@@ -150,6 +150,6 @@ async def capture(request: web.Request) -> web.Response:
     query_of(request, NoQuery)
     body = await body_of(request, shapes.Capture)
     result = await services(request).sessions.capture(
-        who, _session_id(request), body.kind, bool(body.full_page)
+        who, _session_id(request), body.kind, bool(body.full_page), keep=body.keep is not False
     )
     return answer(CaptureResult, result)

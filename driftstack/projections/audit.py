@@ -15,6 +15,7 @@ from psycopg.types.json import Jsonb
 from ..clock import iso
 from ..domain.account import Account
 from ..domain.api_key import ApiKey
+from ..domain.artifact import Artifact
 from ..domain.profile import Profile
 from ..domain.profile_snapshot import ProfileSnapshot
 from ..domain.session import Session
@@ -51,6 +52,8 @@ ACTIONS: dict[type[Any], str] = {
     ProfileSnapshot.Created: "snapshot.created",
     ProfileSnapshot.Restored: "snapshot.restored",
     ProfileSnapshot.Deleted: "snapshot.deleted",
+    Artifact.Created: "artifact.created",
+    Artifact.Deleted: "artifact.deleted",
 }
 # Signing secrets never reach the log (a v1a endpoint's public key may); browser-state digests
 # are storage addresses and the originator fields the event store's bookkeeping, not facts a
@@ -72,6 +75,7 @@ PREFIXES = {
     "profile": "prof",
     "snapshot": "psnap",
     "webhook_endpoint": "whep",
+    "artifact": "art",
 }
 
 

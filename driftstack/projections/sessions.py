@@ -15,7 +15,10 @@ from psycopg.rows import DictRow
 from psycopg.types.json import Jsonb
 
 from ..clock import iso, now
+from ..domain.artifact import Artifact
 from ..domain.session import Session
+from . import artifacts
+from .artifacts import DDL as ARTIFACTS_DDL
 from .keyset import newest_first
 from .session_actions import DDL as HISTORY_DDL
 from .session_actions import duration_ms, write_history
@@ -100,6 +103,7 @@ class SessionsView(View):
         "CREATE INDEX IF NOT EXISTS sessions_live_by_node ON sessions (node)"
         " WHERE status IN ('creating', 'ready')",
         *HISTORY_DDL,
+        *ARTIFACTS_DDL,
     )
 
 
@@ -237,6 +241,14 @@ class SessionsProjection(ViewProjection[SessionsView]):
             write_patch(curs, "sessions", domain_event, patch, returning=False)
 
         self.apply(tracking, write)
+
+    @process_event.register
+    def _artifact_kept(self, event: Artifact.Created, tracking: Tracking) -> None:
+        self.apply(tracking, lambda curs: artifacts.write_created(curs, event))
+
+    @process_event.register
+    def _artifact_deleted(self, event: Artifact.Deleted, tracking: Tracking) -> None:
+        self.apply(tracking, lambda curs: artifacts.write_deleted(curs, event))
 
     @process_event.register
     def _created(self, event: Session.Created, tracking: Tracking) -> None:

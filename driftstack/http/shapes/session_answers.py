@@ -174,3 +174,6 @@ class CaptureResult(Response):
     encoding: Literal["base64"] = Field(description="Always `base64`, as seed 001 says.")
     byte_size: Count = Field(description="Size of the decoded bytes.")
     duration_ms: Count
+    artifact_id: Annotated[str, Field(pattern="^art_[0-9a-f-]{36}$")] | None = Field(
+        description="The artifact it was kept as (`GET /v1/artifacts/{artifact_id}`); null with `keep: false`."
+    )

@@ -235,3 +235,8 @@ Wait = Annotated[SelectorWait | NavigationWait | DurationWait, Field(discriminat
 class Capture(Request):
     kind: Literal["screenshot", "pdf", "dom_snapshot"]
     full_page: bool | None = Field(None, description="Screenshot the whole page, not the viewport.")
+    keep: bool | None = Field(
+        None,
+        description="Keep the capture as an artifact, downloadable after the session ends (default true); "
+        "`false` only answers it.",
+    )
