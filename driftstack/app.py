@@ -20,7 +20,6 @@ from .api_keys import KeyService
 from .application import Driftstack
 from .artifacts import ArtifactService
 from .consistency import ReadYourWrites
-from .console_log import ConsoleLog
 from .drivers import build_driver
 from .drivers.base import Driver, DriverUnavailable
 from .egress import build_egress
@@ -50,6 +49,7 @@ from .projections.profiles import ProfilesProjection, ProfilesReader, ProfilesVi
 from .projections.runner import SupervisedProjection
 from .projections.session_actions import SessionHistoryReader
 from .projections.sessions import SessionsProjection, SessionsReader, SessionsView
+from .session_logs import SessionLogs
 from .sessions import SessionService
 from .settings import Settings
 from .stopping import GracefulStop, StoppedAtOnce, StopSignals, exit_at_once
@@ -159,8 +159,8 @@ async def build_app(settings: Settings, store: Store | None = None) -> web.Appli
     except DriverUnavailable as e:
         log.error("driver.unavailable", error=str(e), hint=getattr(e, "hint", None))
     consistency = ReadYourWrites(timeout_s=settings.view_wait_s)
-    console = ConsoleLog(pool)
-    console.start()
+    logs = SessionLogs(pool)
+    logs.start()
     session_service = SessionService(
         application,
         driver,
@@ -169,7 +169,7 @@ async def build_app(settings: Settings, store: Store | None = None) -> web.Appli
         projections.sessions.progress,
         consistency,
         settings,
-        console,
+        logs,
     )
     await session_service.start()
     artifact_service = ArtifactService(
@@ -245,7 +245,7 @@ async def build_app(settings: Settings, store: Store | None = None) -> web.Appli
         await watch.stop()
         await session_service.stop()
         await artifact_service.stop()
-        await console.stop()
+        await logs.stop()
         await transport.close()
         await driver.stop()
         await egress.stop()

@@ -16,7 +16,7 @@ from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import RecordConflictError
 
-from . import console_log, key_usage
+from . import key_usage, session_logs
 from .artifact_contents import ArtifactContents, ArtifactLinks
 from .browser_states import BrowserStates, StateRef
 from .clock import now
@@ -63,7 +63,7 @@ class Driftstack(Application[UUID]):
         self.states = BrowserStates(self.recorder.datastore, secret)  # type: ignore[attr-defined]
         self.states.create_table()
         key_usage.create_table(self.recorder.datastore)  # type: ignore[attr-defined]
-        console_log.create_table(self.recorder.datastore)  # type: ignore[attr-defined]
+        session_logs.create_tables(self.recorder.datastore)  # type: ignore[attr-defined]
         # Kept captures: sealed bytes beside the events, served through signed links.
         self.artifact_contents = ArtifactContents(self.recorder.datastore, secret)  # type: ignore[attr-defined]
         self.artifact_contents.create_table()

@@ -40,12 +40,35 @@ class SessionInspection:
         self, who: Principal, session_id: str, *, after: int, limit: int, level: str | None
     ) -> list[dict[str, Any]]:
         await self._sessions.get(who, session_id)
-        return await self._sessions.console.page(
-            who.account_id, session_uuid(session_id), after=after, limit=limit, level=level
+        where = [("level = {}", level)] if level is not None else []
+        return await self._sessions.logs.console.page(
+            who.account_id, session_uuid(session_id), after=after, limit=limit, where=where
         )
 
-    async def network(self, who: Principal, session_id: str, *, after: int, limit: int) -> dict[str, Any]:
-        """What the egress carried for the session (held by this process): `limit` entries after
+    async def network(
+        self,
+        who: Principal,
+        session_id: str,
+        *,
+        after: int,
+        limit: int,
+        status: int | None,
+        failed: bool | None,
+    ) -> list[dict[str, Any]]:
+        """The requests the page made, oldest first: `status` keeps one HTTP status, `failed` those
+        that got no response (or those that did)."""
+        await self._sessions.get(who, session_id)
+        where: list[tuple[str, Any]] = []
+        if status is not None:
+            where.append(("status = {}", status))
+        if failed is not None:
+            where.append(("(failure IS NOT NULL) = {}", failed))
+        return await self._sessions.logs.network.page(
+            who.account_id, session_uuid(session_id), after=after, limit=limit, where=where
+        )
+
+    async def egress(self, who: Principal, session_id: str, *, after: int, limit: int) -> dict[str, Any]:
+        """What the egress carried for the session (held by this process): `limit` connections after
         `after`, oldest first, and the totals."""
         await self._sessions.get(who, session_id)
         ledger = self._sessions.egress.ledger(session_id)

@@ -17,7 +17,6 @@ import structlog
 from .access import Principal
 from .application import Driftstack
 from .consistency import ReadYourWrites
-from .console_log import ConsoleLog
 from .domain import ids
 from .domain.archetypes import Archetype
 from .domain.archetypes import resolve as resolve_archetype
@@ -26,12 +25,21 @@ from .domain.errors import Conflict, DomainError, NotFound, SessionGone, Session
 from .domain.profile import ProfileBusy
 from .domain.session import IDLE_TIMEOUT, LIVE, Session
 from .domain.tiers import TIERS
-from .drivers.base import Driver, DriverError, DriverUnavailable, NavigationResult, Page, Reason
+from .drivers.base import (
+    Driver,
+    DriverError,
+    DriverUnavailable,
+    NavigationResult,
+    NetworkEntry,
+    Page,
+    Reason,
+)
 from .drivers.engines import Engines
 from .egress import Egress, Ledger, NavigationRefused
 from .live import LiveSession, LiveSessions
 from .projections.progress import Progress
 from .projections.sessions import SessionsReader, new_session_document
+from .session_logs import SessionLogs
 from .settings import Settings
 
 log = structlog.get_logger()
@@ -126,10 +134,10 @@ class SessionService:
         progress: Progress,
         consistency: ReadYourWrites,
         settings: Settings,
-        console: ConsoleLog,
+        logs: SessionLogs,
     ) -> None:
         self._app = app
-        self.console = console
+        self.logs = logs
         self._driver = driver
         self.egress = egress
         self._reader = reader
@@ -325,7 +333,16 @@ class SessionService:
         self.egress.bind(page.route, live.public_id, live.proxy)
         live.page = page
         self._follow_moves(live)
-        page.follow_console(lambda entry: self.console.record(live.uuid, live.account_id, entry))
+        page.follow_console(lambda entry: self.logs.said(live.uuid, live.account_id, entry))
+        page.follow_network(lambda entry: self._fetched(live, entry))
+
+    def _fetched(self, live: LiveSession, entry: NetworkEntry) -> None:
+        """A request of the page, on record; a failed one says whether the egress refused it."""
+        refused = False
+        if entry.failure is not None:
+            ledger = self.egress.ledger(live.public_id)
+            refused = ledger is not None and ledger.refused_for(0, entry.url) is not None
+        self.logs.fetched(live.uuid, live.account_id, entry, refused=refused)
 
     async def _hold_profile(self, live: LiveSession, profile_id: str) -> dict[str, Any] | None:
         """Waits (in `creating`) until no other live session holds the profile, then holds it.
@@ -429,8 +446,9 @@ class SessionService:
                 self._consistency.wrote(live.account_id, nid)
             if live.page is not None:
                 live.page.follow_console(None)
+                live.page.follow_network(None)
                 await live.page.close()
-            self.console.forget(uuid)
+            self.logs.forget(uuid)
         return nid
 
     async def _state_to_keep(self, live: LiveSession | None) -> dict[str, Any] | None:

@@ -160,6 +160,55 @@ class ConsoleEntry:
         )
 
 
+# What a request was for, as the engines name it (WebKitGTK's from the response's type).
+RESOURCE_TYPES = (
+    "document",
+    "stylesheet",
+    "image",
+    "media",
+    "font",
+    "script",
+    "fetch",
+    "xhr",
+    "websocket",
+    "other",
+)
+
+
+@dataclass(frozen=True)
+class NetworkEntry:
+    """One request the page made, finished or failed. Never its headers, body or cookies."""
+
+    url: str
+    method: str
+    status: int | None  # None: no response (it failed)
+    resource_type: str
+    duration_ms: int | None
+    byte_size: int | None  # the response body's, when known
+    failure: str | None  # the engine's words for why it failed
+
+    @classmethod
+    def of(
+        cls,
+        url: str,
+        method: str,
+        status: int | None,
+        resource_type: str,
+        duration_ms: float | None,
+        byte_size: int | None,
+        failure: str | None,
+    ) -> NetworkEntry:
+        return cls(
+            url[:8192],
+            (method or "GET")[:16],
+            status if isinstance(status, int) and 0 < status < 1000 else None,
+            resource_type if resource_type in RESOURCE_TYPES else "other",
+            max(0, round(duration_ms)) if isinstance(duration_ms, int | float) and duration_ms >= 0 else None,
+            byte_size if isinstance(byte_size, int) and byte_size >= 0 else None,
+            failure[:1024] if failure else None,
+        )
+
+
 @dataclass(frozen=True)
 class PageState:
     """A point-in-time reading of a page: location, markup, viewport and cookies."""
@@ -230,6 +279,9 @@ class Page(Protocol):
 
     def follow_console(self, listener: Callable[[ConsoleEntry], None] | None) -> None:
         """Call `listener(entry)` for each console call of the page and each error it does not catch."""
+
+    def follow_network(self, listener: Callable[[NetworkEntry], None] | None) -> None:
+        """Call `listener(entry)` for each request of the page once it has finished or failed."""
 
     async def screenshot(self, *, full_page: bool) -> bytes:
         """A PNG."""

@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 from playwright.async_api import ConsoleMessage
 from playwright.async_api import Error as PlaywrightError
+from playwright.async_api import Request as PWRequest
+from playwright.async_api import Response as PWResponse
 
 from driftstack.domain.archetypes import Archetype
 from driftstack.drivers.base import (
@@ -21,6 +23,7 @@ from driftstack.drivers.base import (
     DriverError,
     DriverUnavailable,
     NavigationResult,
+    NetworkEntry,
     OpenRoute,
     PageState,
     Reason,
@@ -120,7 +123,12 @@ class PlaywrightPage:
         self._navigations.on_commit = self._committed
         self._move_listener: Callable[[], None] | None = None
         self._console_listener: Callable[[ConsoleEntry], None] | None = None
+        self._network_listener: Callable[[NetworkEntry], None] | None = None
+        self._answered: dict[PWRequest, tuple[int, int | None]] = {}  # status and size, until finished
         page.on("console", self._console)
+        page.on("response", self._response)
+        page.on("requestfinished", lambda request: self._request_ended(request, None))
+        page.on("requestfailed", lambda request: self._request_ended(request, request.failure or "failed"))
         page.on("pageerror", self._page_error)
         page.on("crash", lambda _: self.mark_gone("page_crashed"))
         page.on("close", lambda _: self._on_page_closed())
@@ -173,6 +181,34 @@ class PlaywrightPage:
 
     def _page_error(self, error: PlaywrightError) -> None:
         self._told(ConsoleEntry.of("error", f"Uncaught {error.name or 'Error'}: {error.message}"))
+
+    def follow_network(self, listener: Callable[[NetworkEntry], None] | None) -> None:
+        self._network_listener = listener
+
+    def _response(self, response: PWResponse) -> None:
+        if self._network_listener is None:
+            return
+        length = response.headers.get("content-length", "")
+        self._answered[response.request] = (response.status, int(length) if length.isdigit() else None)
+
+    def _request_ended(self, request: PWRequest, failure: str | None) -> None:
+        status, size = self._answered.pop(request, (None, None))
+        if self._network_listener is None:
+            return
+        took = request.timing.get("responseEnd", -1)
+        entry = NetworkEntry.of(
+            request.url,
+            request.method,
+            status if failure is None else None,
+            request.resource_type,
+            took if took >= 0 else None,
+            size,
+            failure,
+        )
+        try:
+            self._network_listener(entry)
+        except Exception:  # a faulty listener must not break Playwright's dispatcher
+            log.exception("network listener failed")
 
     def _told(self, entry: ConsoleEntry) -> None:
         if self._console_listener is None:

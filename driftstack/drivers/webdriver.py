@@ -35,6 +35,7 @@ from driftstack.drivers.base import (
     DriverError,
     DriverUnavailable,
     NavigationResult,
+    NetworkEntry,
     OpenRoute,
     PageState,
     Reason,
@@ -203,6 +204,7 @@ class WebDriverPage:
         self._failed: tuple[str, str] | None = None  # the URL and WebKit's sentence of the last failed load
         self._move_listener: Callable[[], None] | None = None
         self._console_listener: Callable[[ConsoleEntry], None] | None = None
+        self._network_listener: Callable[[NetworkEntry], None] | None = None
         if side is not None:
             side.on_event = self._side_event
             side.on_closed = lambda: self.mark_gone("browser_disconnected")
@@ -234,6 +236,20 @@ class WebDriverPage:
                 self._moved()
         elif kind == "crashed":
             self.mark_gone("page_crashed")
+        elif kind == "network" and self._network_listener is not None:
+            entry = NetworkEntry.of(
+                str(event.get("url") or ""),
+                str(event.get("method") or "GET"),
+                event.get("status"),
+                str(event.get("resource_type") or "other"),
+                event.get("duration_ms"),
+                event.get("byte_size"),
+                event.get("error"),
+            )
+            try:
+                self._network_listener(entry)
+            except Exception:  # a faulty listener must not break the side channel
+                log.exception("network listener failed")
         elif kind == "console" and self._console_listener is not None:
             entry = ConsoleEntry.of(
                 str(event.get("level")), str(event.get("text")), event.get("url"), event.get("line")
@@ -257,6 +273,9 @@ class WebDriverPage:
     def follow_console(self, listener: Callable[[ConsoleEntry], None] | None) -> None:
         self._console_listener = listener
 
+    def follow_network(self, listener: Callable[[NetworkEntry], None] | None) -> None:
+        self._network_listener = listener
+
     def mark_gone(self, reason: str) -> None:
         if self._closing or self._gone is not None or self._driver.stopping:
             return
@@ -277,7 +296,11 @@ class WebDriverPage:
             raise DriverError.of(reason, doing)
 
     async def _run(self, doing: str, call: Any, *, fallback: Reason = Reason.ACTION_FAILED) -> Any:
-        self._check_alive(doing)
+        try:
+            self._check_alive(doing)
+        except DriverError:
+            call.close()  # never to be awaited: say so, rather than leave a warning behind
+            raise
         try:
             return await call
         except WebDriverFailure as failure:

@@ -65,8 +65,29 @@ _PAGE_SCRIPT = """
 })();
 """
 
+
+def _resource_type(mime: str | None) -> str:
+    """WebKitGTK names no resource type: the response's type says what the resource was."""
+    mime = (mime or "").lower()
+    if mime in ("text/css",):
+        return "stylesheet"
+    if "javascript" in mime or "ecmascript" in mime:
+        return "script"
+    if mime.startswith("image/"):
+        return "image"
+    if mime.startswith(("font/", "application/font", "application/x-font")):
+        return "font"
+    if mime.startswith(("audio/", "video/")):
+        return "media"
+    if mime in ("text/html", "application/xhtml+xml"):
+        return "document"  # a frame's
+    if mime:
+        return "fetch"
+    return "other"
+
+
 # How long the network process gets to write storage back once the pages are closed.
-STORAGE_GRACE_MS = 400
+STORAGE_GRACE_MS = 1000
 
 # The shell's isolated world: it sees the page's DOM events, and alone holds the message handler.
 _WORLD = "driftstack"
@@ -242,34 +263,33 @@ class Shell:
     def _web_process_terminated(self, _view: Any, reason: Any) -> None:
         self.channel.send({"event": "crashed", "reason": str(reason.value_nick)})
 
-    def _resource_started(self, _view: Any, resource: WebKit2.WebResource, request: Any) -> None:
+    def _resource_started(self, view: Any, resource: WebKit2.WebResource, request: Any) -> None:
         method = request.get_http_method() or "GET"
+        started = GLib.get_monotonic_time()
+        main = resource == view.get_main_resource()
 
-        def finished(res: WebKit2.WebResource) -> None:
-            response = res.get_response()
+        def report(res: WebKit2.WebResource, failure: str | None) -> None:
+            response = res.get_response() if failure is None else None
+            if failure is None and (response is None or not response.get_status_code()):
+                # "Finished" without an answer: the connection closed empty (the egress refusing it).
+                response, failure = None, "the server closed the connection without a response"
+            mime = response.get_mime_type() if response is not None else None
+            size = response.get_content_length() if response is not None else None
             self.channel.send(
                 {
                     "event": "network",
                     "method": method,
                     "url": res.get_uri(),
                     "status": response.get_status_code() if response is not None else None,
-                    "content_type": response.get_mime_type() if response is not None else None,
+                    "resource_type": "document" if main else _resource_type(mime),
+                    "duration_ms": (GLib.get_monotonic_time() - started) / 1000,
+                    "byte_size": size if size else None,  # 0: WebKit does not know it
+                    "error": failure,
                 }
             )
 
-        def failed(res: WebKit2.WebResource, error: GLib.Error) -> None:
-            self.channel.send(
-                {
-                    "event": "network",
-                    "method": method,
-                    "url": res.get_uri(),
-                    "status": None,
-                    "error": error.message,
-                }
-            )
-
-        resource.connect("finished", finished)
-        resource.connect("failed", failed)
+        resource.connect("finished", lambda res: report(res, None))
+        resource.connect("failed", lambda res, error: report(res, error.message or "failed"))
 
     # Requests from the driver
 
@@ -300,7 +320,8 @@ class Shell:
         WebKit writes localStorage back in its network process when a page's storage connection closes,
         after the pages are gone: a shell that quits at once loses it (0 of 7 values kept, measured), and
         neither a data fetch nor any other API here waits for it. 100 ms after closing kept 7 of 7 on an
-        idle machine; STORAGE_GRACE_MS leaves room for a loaded one.
+        idle machine; 400 ms once lost a value with two test runs sharing two cores: STORAGE_GRACE_MS
+        leaves ten times the idle need. Only a profile's session pays it, once, at its end.
         """
 
         def done() -> bool:

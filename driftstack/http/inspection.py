@@ -1,4 +1,4 @@
-"""Routes that read what happened in a session: its actions, navigations, network log and health."""
+"""Routes that read what happened in a session: its actions, navigations, console, network, egress and health."""
 
 from __future__ import annotations
 
@@ -8,15 +8,17 @@ from .answers import answer
 from .context import caller, services
 from .pagination import page_body, position_key
 from .shapes.common import NoQuery
+from .shapes.egress import EgressLog
 from .shapes.inspection import (
     ActionLog,
     ConsoleLog,
     ConsoleQuery,
     NavigationHistory,
+    NetworkLog,
+    NetworkQuery,
     OldestFirst,
     SessionHealth,
 )
-from .shapes.network import NetworkLog
 from .validation import query_of
 
 routes = web.RouteTableDef()
@@ -60,11 +62,26 @@ async def session_console(request: web.Request) -> web.Response:
 @routes.get("/v1/sessions/{session_id}/network")
 async def session_network(request: web.Request) -> web.Response:
     who = await caller(request, "read")
+    query = query_of(request, NetworkQuery)
+    rows = await services(request).inspection.network(
+        who,
+        _session_id(request),
+        after=query.after,
+        limit=query.limit + 1,
+        status=query.status,
+        failed=query.failed_only,
+    )
+    return answer(NetworkLog, page_body(rows, query.limit, position_key))
+
+
+@routes.get("/v1/sessions/{session_id}/egress")
+async def session_egress(request: web.Request) -> web.Response:
+    who = await caller(request, "read")
     query = query_of(request, OldestFirst)
-    log = await services(request).inspection.network(
+    log = await services(request).inspection.egress(
         who, _session_id(request), after=query.after, limit=query.limit + 1
     )
-    return answer(NetworkLog, {**page_body(log["rows"], query.limit, position_key), "totals": log["totals"]})
+    return answer(EgressLog, {**page_body(log["rows"], query.limit, position_key), "totals": log["totals"]})
 
 
 @routes.get("/v1/sessions/{session_id}/health")

@@ -22,7 +22,7 @@ from .shapes.artifacts import ArtifactList, SignedLink
 from .shapes.audit import AuditQuery
 from .shapes.base import public_id_pattern
 from .shapes.common import TimePage
-from .shapes.inspection import ConsoleQuery, OldestFirst
+from .shapes.inspection import ConsoleQuery, NetworkQuery, OldestFirst
 
 routes = web.RouteTableDef()
 _EXAMPLE_KEY = "key_0190f3c2-7d4e-7b1a-9c3e-5a2b1c0d9e8f"
@@ -162,8 +162,25 @@ def _session_paths() -> dict[str, Any]:
         "/v1/sessions/{session_id}/network": {
             "parameters": list(session_id),
             "get": operation(
-                "getSessionNetwork",
+                "listSessionNetwork",
                 "Read the network log",
+                "Every request the session's page made, once it finished or failed, oldest first: URL, "
+                "method, status, resource type, how long, the response's size, why it failed and whether "
+                "the egress refused its address. Never headers, bodies or cookies. `status` keeps one "
+                "status, `failed=true` the requests that got no response. Kept after the session ends: "
+                "its last 5,000 requests (older ones are dropped first).",
+                tag="inspection",
+                scope="read",
+                query=NetworkQuery,
+                ok=json_answer("NetworkLog", "A page of the network log."),
+                problems=("not-found",),
+            ),
+        },
+        "/v1/sessions/{session_id}/egress": {
+            "parameters": list(session_id),
+            "get": operation(
+                "getSessionEgress",
+                "Read the egress log",
                 "Every connection the session's browser made through Driftstack's egress, oldest first: "
                 "host and port (a `tunnel` for https:// and wss://), method, URL and status for plain "
                 "http://, bytes each way, how long, and whether the egress refused it and why. The last "
@@ -172,7 +189,7 @@ def _session_paths() -> dict[str, Any]:
                 tag="inspection",
                 scope="read",
                 query=OldestFirst,
-                ok=json_answer("NetworkLog", "A page of the network log, and the session's totals."),
+                ok=json_answer("EgressLog", "A page of the egress log, and the session's totals."),
                 problems=("not-found",),
             ),
         },

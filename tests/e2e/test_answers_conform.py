@@ -53,13 +53,15 @@ async def a_session_s_life(api: Recording, site: str) -> dict[str, Any]:
         ("navigate", {"url": "http://127.0.0.1:1/"}),  # refused: 502 driver-error
         ("navigate", {"url": "http://169.254.169.254/"}),  # 403 egress-refused
         ("interact", {"type": "tap", "selector": "#nowhere", "timeout_ms": 50}),  # 502 too
-        ("network?limit=2", None),  # refused entries, plain-HTTP ones with their status
+        ("egress?limit=2", None),  # refused entries, plain-HTTP ones with their status
+        ("network?failed=true", None),
         ("actions?limit=3", None),  # failed ones with their error
         ("navigations", None),
         ("console?level=error", None),
         ("health", None),
     ]:
         await api.call("GET" if body is None else "POST", f"{one}/{path}", body)
+    await kept_captures(api, one)
     assert (await api.post("/v1/sessions", {}))[0] == 429  # concurrency-limit: one session at a time
     await api.get(one)
     await api.get("/v1/sessions?limit=1")
@@ -69,6 +71,23 @@ async def a_session_s_life(api: Recording, site: str) -> dict[str, Any]:
     await api.get(f"{one}/health")  # ended
     ended = await api.get(one)
     return dict(ended[1])
+
+
+async def kept_captures(api: Recording, one: str) -> None:
+    """The session's artifacts: listed, read, downloaded (bytes: recorded by hand), deleted."""
+    status, listed, _ = await api.get(f"{one}/artifacts?limit=2")
+    assert status == 200 and listed["data"], listed
+    artifact = listed["data"][0]
+    await api.get(f"/v1/artifacts/{artifact['id']}")
+    async with api.http.get(artifact["url"]) as answer:
+        await answer.read()
+        path = artifact["url"].removeprefix(api.base)
+        api.answers.append(("GET", path, (answer.status, None, answer.headers)))
+    async with api.http.get(artifact["url"].replace("signature=", "signature=0")) as answer:
+        api.answers.append(
+            ("GET", path, (answer.status, await answer.json(content_type=None), answer.headers))
+        )
+    assert (await api.delete(f"/v1/artifacts/{artifact['id']}"))[0] == 204
 
 
 async def a_profile_s_life(api: Recording) -> None:

@@ -110,7 +110,7 @@ async def fenced(start_driftstack: StartDriftstack, prober: str, site: str) -> H
 
 
 async def _network(api: Any, session_id: str) -> dict[str, Any]:
-    status, log, _ = await api.get(f"/v1/sessions/{session_id}/network?limit=100")
+    status, log, _ = await api.get(f"/v1/sessions/{session_id}/egress?limit=100")
     assert status == 200, log
     return dict(log)
 
@@ -232,7 +232,7 @@ async def test_another_accounts_session_has_no_network_log_to_read(fenced: Harne
     owner = await fenced.client()
     session = await owner.ready_session()
     stranger = await fenced.client()
-    status, problem, _ = await stranger.get(f"/v1/sessions/{session['id']}/network")
+    status, problem, _ = await stranger.get(f"/v1/sessions/{session['id']}/egress")
     assert status == 404, problem
 
 

@@ -172,3 +172,51 @@ async def test_the_console_keeps_every_level_and_uncaught_errors_after_the_end_a
 
     status, problem, _ = await api.get(f"{path}/console?level=shout")
     assert status == 400 and problem["type"].endswith("validation-failed")
+
+
+async def test_the_network_log_keeps_each_request_with_its_status_failure_and_refusal(
+    driftstack: Harness, start_driftstack: StartDriftstack, site: str
+) -> None:
+    api = await driftstack.client()
+    path = f"/v1/sessions/{(await api.ready_session())['id']}"
+    assert (await api.post(f"{path}/navigate", {"url": f"{site}/noisy"}))[0] == 200
+    assert (await api.post(f"{path}/wait", {"kind": "selector", "selector": "#done"}))[0] == 200
+
+    requests, _ = await every_of(api, f"{path}/network")
+    by_url = {r["url"]: r for r in requests}
+    page = by_url[f"{site}/noisy"]
+    assert (page["method"], page["status"], page["resource_type"], page["failure"]) == (
+        "GET",
+        200,
+        "document",
+        None,
+    )
+    assert page["duration_ms"] is not None and page["byte_size"] and page["refused"] is False
+    missing = by_url[f"{site}/missing"]
+    assert (missing["status"], missing["failure"], missing["refused"]) == (404, None, False)
+    refused = by_url["http://127.0.0.2:8080/refused"]
+    assert refused["status"] is None and refused["failure"] and refused["refused"] is True
+
+    status, only_404, _ = await api.get(f"{path}/network?status=404")
+    assert status == 200 and [r["url"] for r in only_404["data"]] == [f"{site}/missing"]
+    status, failed, _ = await api.get(f"{path}/network?failed=true")
+    # WebKit asks again once when a connection closes without an answer: each attempt is on record.
+    assert status == 200 and {r["url"] for r in failed["data"]} == {"http://127.0.0.2:8080/refused"}
+    assert "hunter2" not in str(requests)
+
+    await api.delete(path)
+    restarted = await start_driftstack()
+    assert (await every_of(restarted.api(api.key), f"{path}/network"))[0] == requests
+
+
+async def every_of(api: Api, path: str) -> tuple[list[dict[str, Any]], None]:
+    """Every entry of an oldest-first list without a total, two at a time."""
+    entries: list[dict[str, Any]] = []
+    cursor = ""
+    while True:
+        status, page, _ = await api.get(f"{path}?limit=2{cursor}")
+        assert status == 200, page
+        entries.extend(page["data"])
+        if not page["has_more"]:
+            return entries, None
+        cursor = f"&cursor={page['next_cursor']}"

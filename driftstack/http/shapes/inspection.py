@@ -6,8 +6,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
-from ...drivers.base import CONSOLE_LEVELS, CONSOLE_MESSAGE_CAP
-from .base import Query, Response
+from ...drivers.base import CONSOLE_LEVELS, CONSOLE_MESSAGE_CAP, RESOURCE_TYPES
+from .base import Query, Response, integer
 from .common import DEFAULT_LIMIT, Limit, Page, PositionCursor, Timestamp
 from .sessions import Status
 
@@ -46,6 +46,41 @@ class ConsoleEntry(Response):
 
 class ConsoleLog(Page[ConsoleEntry]):
     """One page of the console log, oldest first."""
+
+
+class NetworkQuery(OldestFirst):
+    """Oldest first, optionally one status only, or only failed (or only answered) requests."""
+
+    status: (
+        integer(100, 999, from_text=True, description="Only requests answered with this HTTP status.") | None
+    ) = None  # type: ignore[valid-type]
+    failed: Literal["true", "false"] | None = Field(
+        default=None, description="`true`: only requests that got no response; `false`: only those that did."
+    )
+
+    @property
+    def failed_only(self) -> bool | None:
+        return None if self.failed is None else self.failed == "true"
+
+
+class NetworkRequest(Response):
+    """A request the page made, once it finished or failed. Never its headers, body or cookies."""
+
+    url: str
+    method: str
+    status: int | None = Field(description="The HTTP status it was answered with; null when it failed.")
+    resource_type: Literal[RESOURCE_TYPES]  # type: ignore[valid-type]
+    duration_ms: Count | None
+    byte_size: Count | None = Field(description="The response body's size, when the engine knows it.")
+    at: Timestamp = Field(description="When the service heard it finished or failed (UTC).")
+    failure: str | None = Field(description="The engine's words for why it failed.")
+    refused: bool = Field(
+        description="The egress refused its address (not public, and not opened by the operator)."
+    )
+
+
+class NetworkLog(Page[NetworkRequest]):
+    """One page of the network log, oldest first."""
 
 
 class ActionError(Response):

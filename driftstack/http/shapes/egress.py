@@ -1,4 +1,4 @@
-"""The network log of a session: what the egress carried for it, oldest first."""
+"""The egress log of a session: each connection the egress carried or refused for it, oldest first."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from .common import Page
 Count = Annotated[int, Field(ge=0)]
 
 
-class NetworkEntry(Response):
+class EgressConnection(Response):
     """One connection the egress carried or refused for the session."""
 
     seq: int = Field(ge=1, description="Its place in the session's log.")
@@ -39,7 +39,7 @@ class NetworkEntry(Response):
     upstream: str | None = Field(description="The named upstream proxy it went through.")
 
 
-class NetworkTotals(Response):
+class EgressTotals(Response):
     """Over every connection of the session, including those past the kept entries."""
 
     connections: Count
@@ -48,7 +48,7 @@ class NetworkTotals(Response):
     bytes_received: Count
 
 
-class NetworkLog(Page[NetworkEntry]):
-    """One page of the session's network log, oldest first, and the session's totals."""
+class EgressLog(Page[EgressConnection]):
+    """One page of the session's egress log, oldest first, and the session's totals."""
 
-    totals: NetworkTotals
+    totals: EgressTotals
