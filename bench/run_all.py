@@ -20,6 +20,7 @@ SCRIPTS = (
     "create_ready",
     "action_mix",
     "egress",
+    "inspection",
     "held_sessions",
     "webkit",
     "event_store",

@@ -333,8 +333,9 @@ class SessionService:
         self.egress.bind(page.route, live.public_id, live.proxy)
         live.page = page
         self._follow_moves(live)
-        page.follow_console(lambda entry: self.logs.said(live.uuid, live.account_id, entry))
-        page.follow_network(lambda entry: self._fetched(live, entry))
+        if self._settings.page_logs:
+            page.follow_console(lambda entry: self.logs.said(live.uuid, live.account_id, entry))
+            page.follow_network(lambda entry: self._fetched(live, entry))
 
     def _fetched(self, live: LiveSession, entry: NetworkEntry) -> None:
         """A request of the page, on record; a failed one says whether the egress refused it."""

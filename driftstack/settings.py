@@ -122,6 +122,8 @@ class Settings:
     artifact_url_ttl_s: float = 900.0
     public_url: str | None = None
     artifact_retention_days: float = 30.0
+    # Keep each session's console and network entries (GET …/console, …/network); off, both stay empty.
+    page_logs: bool = True
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -165,4 +167,5 @@ class Settings:
             artifact_url_ttl_s=_float(env, "DRIFTSTACK_ARTIFACT_URL_TTL_S", 900.0),
             public_url=(env.get("DRIFTSTACK_PUBLIC_URL") or "").rstrip("/") or None,
             artifact_retention_days=_float(env, "DRIFTSTACK_ARTIFACT_RETENTION_DAYS", 30.0),
+            page_logs=_flag(env, "DRIFTSTACK_PAGE_LOGS", default=True),
         )
