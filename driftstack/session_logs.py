@@ -175,7 +175,7 @@ class SessionLog:
         `where` ((clause, value) pairs, `{}` standing for the value's placeholder). What this node still
         holds is written first, so a read after an action sees what the action logged."""
         await self.flush()
-        args: list[Any] = [session_id, account_id, after]
+        args: list[Any] = [session_id, account_id, after]  # `after`: any cursor of the documented form
         clauses = []
         for clause, value in where:
             args.append(value)
@@ -184,7 +184,7 @@ class SessionLog:
         names = [name for name, _ in self._table.columns]
         rows = await self._pool.fetch(
             f"SELECT seq, at, {', '.join(names)} FROM {self._table.name}"
-            f" WHERE session_id = $1 AND account_id = $2 AND seq > $3{''.join(clauses)}"
+            f" WHERE session_id = $1 AND account_id = $2 AND seq > $3::bigint{''.join(clauses)}"
             f" ORDER BY seq LIMIT ${len(args)}",
             *args,
         )

@@ -141,6 +141,11 @@ class Api:
         return session
 
 
+def at_rest(session: dict[str, Any]) -> dict[str, Any]:
+    """A session as it stands, less its `duration_ms` (which runs on while it lives)."""
+    return {k: v for k, v in session.items() if k != "duration_ms"}
+
+
 @dataclasses.dataclass
 class Harness:
     """A running Driftstack on loopback, and the operator's view of its store."""

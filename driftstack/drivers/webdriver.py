@@ -52,6 +52,8 @@ log = logging.getLogger(__name__)
 DATA_DIRECTORY = "webkit_data_directory"
 _STATE_MAX_BYTES = 64 * 1024 * 1024
 _SESSION_START_S = 30.0
+# What WebKitWebDriver and the browser it launched print, in the session's directory (shown when a start fails).
+BROWSER_LOG = "browser.log"
 _LOCAL_START_S = 10.0
 _SIDE_CHANNEL_S = 30.0
 _QUIT_S = 5.0
@@ -732,9 +734,9 @@ class WebDriverDriver:
         storage_state: dict | None = None,
         on_crash: Callable[[str], None] | None = None,
     ) -> WebDriverPage:
-        # A local browser that does not start (rare: its shell never reported in) gets one more try: a
-        # healthy start takes a third of a second.
-        attempts = 1 if self._endpoint is not None else 2
+        # A local browser that does not start (rare: its shell never reported in, seen under heavy load)
+        # gets two more tries, each a new WebKitWebDriver: a healthy start takes a third of a second.
+        attempts = 1 if self._endpoint is not None else 3
         for attempt in range(1, attempts + 1):
             try:
                 return await self._open_once(
@@ -743,7 +745,7 @@ class WebDriverDriver:
             except DriverError as e:
                 if attempt == attempts or e.reason not in (Reason.UNAVAILABLE, Reason.BROWSER_CRASHED):
                     raise
-                log.warning("webkit browser did not start (%s); trying once more", e)
+                log.warning("webkit browser did not start (%s); trying again", e)
         raise AssertionError("unreachable")
 
     async def _open_once(
@@ -800,7 +802,7 @@ class WebDriverDriver:
                 }
                 display = await self._display.start()
                 local = await webkit_host.LocalWebDriver.start(
-                    self._http, display, max(1, round(archetype.device_scale_factor))
+                    self._http, display, max(1, round(archetype.device_scale_factor)), directory / BROWSER_LOG
                 )
                 endpoint = local.endpoint
             else:
@@ -827,6 +829,10 @@ class WebDriverDriver:
             if side is not None:
                 await side.close()
             if directory is not None:
+                if not isinstance(exc, asyncio.CancelledError):
+                    log.warning(
+                        "webkit browser start failed: %r; it printed: %s", exc, _tail(directory / BROWSER_LOG)
+                    )
                 shutil.rmtree(directory, ignore_errors=True)
             if route is not None:
                 await route.close()
@@ -873,3 +879,13 @@ class WebDriverDriver:
             self._pages.clear()
             self._started = False
             self.stopping = False
+
+
+def _tail(path: Path, limit: int = 2000) -> str:
+    try:
+        with path.open("rb") as printed:
+            printed.seek(0, 2)
+            printed.seek(max(0, printed.tell() - limit))
+            return printed.read().decode(errors="replace").strip() or "nothing"
+    except OSError:
+        return "nothing"

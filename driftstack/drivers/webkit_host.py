@@ -63,13 +63,27 @@ def _die_with_parent() -> None:
 
 
 async def _spawn(
-    *command: str, env: dict[str, str] | None = None, **options: Any
+    *command: str, env: dict[str, str] | None = None, output: Path | None = None, **options: Any
+) -> asyncio.subprocess.Process:
+    """Starts a child in a process group of its own; what it prints goes to `output`, if given."""
+    sink: Any = asyncio.subprocess.DEVNULL
+    if output is not None:
+        sink = output.open("ab")
+    try:
+        return await _exec(command, env, sink, options)
+    finally:
+        if output is not None:
+            sink.close()  # the child holds its own copy
+
+
+async def _exec(
+    command: tuple[str, ...], env: dict[str, str] | None, sink: Any, options: dict[str, Any]
 ) -> asyncio.subprocess.Process:
     return await asyncio.create_subprocess_exec(
         *command,
         stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.DEVNULL,
+        stdout=sink,
+        stderr=sink,
         env=env,
         start_new_session=True,  # its own process group: a terminal's signal is the service's alone
         preexec_fn=_die_with_parent if sys.platform == "linux" else None,
@@ -182,11 +196,14 @@ class LocalWebDriver:
         self.endpoint = f"http://127.0.0.1:{port}"
 
     @classmethod
-    async def start(cls, http: aiohttp.ClientSession, display: str, scale: int) -> LocalWebDriver:
+    async def start(
+        cls, http: aiohttp.ClientSession, display: str, scale: int, output: Path | None = None
+    ) -> LocalWebDriver:
+        """A WebKitWebDriver on a free port; it and the browser it launches print to `output`."""
         port = free_port()
         env = dict(os.environ, DISPLAY=display, GDK_SCALE=str(scale), GDK_DPI_SCALE="1")
         env.pop("WAYLAND_DISPLAY", None)
-        process = await _spawn(WEBDRIVER, f"--port={port}", "--host=127.0.0.1", env=env)
+        process = await _spawn(WEBDRIVER, f"--port={port}", "--host=127.0.0.1", env=env, output=output)
         driver = cls(process, port)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + _READY_S

@@ -160,7 +160,8 @@ class SessionHistoryReader:
         """`limit` rows after the position `after` (rows carry their `_key`), and the total."""
         async with self._pool.acquire() as conn, conn.transaction(isolation="repeatable_read"):
             rows = await conn.fetch(
-                f"SELECT seq, doc FROM {table} WHERE session_id = $1 AND account_id = $2 AND seq > $3"
+                # `after` may be any cursor of the documented form, past an int4 too.
+                f"SELECT seq, doc FROM {table} WHERE session_id = $1 AND account_id = $2 AND seq > $3::bigint"
                 " ORDER BY seq LIMIT $4",
                 session_id,
                 account_id,

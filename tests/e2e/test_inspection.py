@@ -124,7 +124,7 @@ async def test_another_accounts_session_history_answers_like_a_missing_one(
     path = f"/v1/sessions/{(await owner.ready_session())['id']}"
     await owner.post(f"{path}/navigate", {"url": f"{site}/form"})
     missing = "/v1/sessions/ses_00000000-0000-4000-8000-000000000000"
-    for read in ("actions", "navigations", "health", "network"):
+    for read in ("actions", "navigations", "health", "network", "console", "egress", "artifacts"):
         theirs = await stranger.get(f"{path}/{read}")
         nobodys = await stranger.get(f"{missing}/{read}")
         assert theirs[0] == nobodys[0] == 404, read

@@ -24,6 +24,9 @@ from .servers import Servers
 READ_MODEL_TABLES = (
     "sessions",
     "sessions_view_tracking",
+    "session_actions",
+    "session_navigations",
+    "artifacts",
     "audit_log",
     "audit_owners",
     "audit_log_tracking",
@@ -88,15 +91,24 @@ async def every_page(api: Api, path: str, limit: int) -> list[dict[str, Any]]:
 
 async def everything_a_client_reads(api: Api) -> dict[str, Any]:
     _, listed, _ = await api.get("/v1/sessions?limit=100")
-    sessions = {}
+    sessions, histories = {}, {}
     for session in listed["data"]:
-        status, sessions[session["id"]], _ = await api.get(f"/v1/sessions/{session['id']}")
+        one = f"/v1/sessions/{session['id']}"
+        status, sessions[session["id"]], _ = await api.get(one)
         assert status == 200
+        artifacts = (await api.get(f"{one}/artifacts?limit=100"))[1]["data"]
+        histories[session["id"]] = {
+            "actions": (await api.get(f"{one}/actions?limit=100"))[1],
+            "navigations": (await api.get(f"{one}/navigations?limit=100"))[1],
+            # A link is signed afresh at each read: the rest of an artifact is what a rebuild keeps.
+            "artifacts": [{k: v for k, v in a.items() if not k.startswith("url")} for a in artifacts],
+        }
     return {
         "list": listed,
         "list_in_pages_of_2": await every_page(api, "/v1/sessions", 2),
         "destroyed": (await api.get("/v1/sessions?status=destroyed&limit=100"))[1],
         "sessions": sessions,
+        "histories": histories,
         "audit_log": (await api.get("/v1/audit-log?limit=100"))[1],
         "audit_log_in_pages_of_5": await every_page(api, "/v1/audit-log", 5),
         "account": (await api.get("/v1/account/me"))[1],

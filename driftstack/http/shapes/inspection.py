@@ -48,12 +48,13 @@ class ConsoleLog(Page[ConsoleEntry]):
     """One page of the console log, oldest first."""
 
 
+HttpStatus = integer(100, 999, from_text=True, description="Only requests answered with this HTTP status.")
+
+
 class NetworkQuery(OldestFirst):
     """Oldest first, optionally one status only, or only failed (or only answered) requests."""
 
-    status: (
-        integer(100, 999, from_text=True, description="Only requests answered with this HTTP status.") | None
-    ) = None  # type: ignore[valid-type]
+    status: HttpStatus | None = None  # type: ignore[valid-type]
     failed: Literal["true", "false"] | None = Field(
         default=None, description="`true`: only requests that got no response; `false`: only those that did."
     )
