@@ -194,6 +194,7 @@ async def build_app(settings: Settings, store: Store | None = None) -> web.Appli
         settings=settings,
         authenticator=Authenticator(AccountsReader(pool), application, KeyUsage(pool)),
         sessions=session_service,
+        actions=session_service.actions,
         inspection=SessionInspection(session_service, SessionHistoryReader(pool)),
         artifacts=artifact_service,
         profiles=ProfileService(

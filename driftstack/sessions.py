@@ -1,9 +1,9 @@
-"""The session use cases: what each sessions endpoint does across events, views and browsers."""
+"""The life of a session: create, provision, find, list, end; its events stored in order. Driving a live
+session (navigate, interact, wait, state, capture) is `actions.py`."""
 
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import time
 from collections.abc import Awaitable, Callable
@@ -15,6 +15,7 @@ from uuid import UUID
 import structlog
 
 from .access import Principal
+from .actions import SessionActions, ms_since
 from .application import Driftstack
 from .consistency import ReadYourWrites
 from .domain import ids
@@ -29,13 +30,12 @@ from .drivers.base import (
     Driver,
     DriverError,
     DriverUnavailable,
-    NavigationResult,
     NetworkEntry,
     Page,
     Reason,
 )
 from .drivers.engines import Engines
-from .egress import Egress, Ledger, NavigationRefused
+from .egress import Egress
 from .live import LiveSession, LiveSessions
 from .projections.progress import Progress
 from .projections.sessions import SessionsReader, new_session_document
@@ -45,31 +45,14 @@ from .settings import Settings
 log = structlog.get_logger()
 T = TypeVar("T")
 
-SCREENSHOT_CAP = 4 * 1024 * 1024
-PDF_CAP = 8 * 1024 * 1024
-DOM_SNAPSHOT_CAP = 8 * 1024 * 1024
-STATE_HTML_CAP = 4 * 1024 * 1024
 # How often a session waiting for a busy profile asks again (the holder may be another process).
 PROFILE_POLL_S = 0.1
 # Reading cookies, localStorage and IndexedDB back before the browser closes.
 STATE_READ_TIMEOUT_S = 10.0
-# How long a failed action waits to read where the page is: an error page lands at once.
-FAILURE_LOCATE_MS = 2_000
-# A failed navigation whose reason the browser knows itself; for the others (an empty answer, a failed
-# tunnel) the egress that made the connection knows better.
-_ENGINE_KNOWS_WHY = frozenset({Reason.TIMEOUT, Reason.TLS_FAILED, Reason.BLOCKED, Reason.TOO_MANY_REDIRECTS})
-# A failure after which there is no page left to read.
-PAGE_GONE = frozenset({Reason.PAGE_CLOSED, Reason.BROWSER_CRASHED, Reason.UNAVAILABLE})
 
 
 class _Abandoned(Exception):
     """The session ended while it waited for its profile: nothing more to provision."""
-
-
-class CaptureTooLarge(Exception):
-    def __init__(self, kind: str, byte_size: int, limit: int) -> None:
-        super().__init__(f"the {kind} is {byte_size} bytes; the cap is {limit} bytes")
-        self.kind, self.byte_size, self.limit = kind, byte_size, limit
 
 
 @dataclass(frozen=True)
@@ -84,44 +67,6 @@ class NewSession:
     engine: str | None = None  # the browser engine it asks for; None: the service's default
     initial_url: str | None = None  # navigated right after ready, by the creating key
     viewport: tuple[int, int] | None = None  # CSS pixels, instead of the persona's
-
-
-@dataclass(frozen=True)
-class Interaction:
-    type: str  # tap | type | scroll | press
-    selector: str | None
-    text: str | None = None
-    direction: str | None = None
-    pixels: int | None = None
-    key: str | None = None
-    timeout_ms: int | None = None
-
-    def audit_details(self) -> dict[str, Any]:
-        # Typed text may be a password: the log keeps its length, never the text.
-        details: dict[str, Any] = {"type": self.type, "selector": self.selector}
-        if self.type == "type":
-            details["text_length"] = len(self.text or "")
-        elif self.type == "scroll":
-            details.update(direction=self.direction, pixels=self.pixels)
-        elif self.type == "press":
-            details["key"] = self.key
-        return details
-
-
-@dataclass(frozen=True)
-class WaitFor:
-    kind: str  # selector | navigation | duration
-    selector: str | None = None
-    timeout_ms: int | None = None
-    duration_ms: int | None = None
-
-    @property
-    def sleep_ms(self) -> int:
-        """How long a `duration` wait sleeps: `duration_ms`, else `timeout_ms` (seed 000's wait
-        body names only `timeout_ms`, and for a duration that is how long to wait)."""
-        if self.duration_ms is not None:
-            return self.duration_ms
-        return self.timeout_ms or 0
 
 
 class SessionService:
@@ -145,6 +90,7 @@ class SessionService:
         self._consistency = consistency
         self._settings = settings
         self.live = LiveSessions()
+        self.actions = SessionActions(self, app, consistency, settings)
         self._executor = ThreadPoolExecutor(max_workers=8, thread_name_prefix="app")
         self._tasks: set[asyncio.Task[Any]] = set()
         self._reaper: asyncio.Task[None] | None = None
@@ -152,7 +98,7 @@ class SessionService:
 
     # Running
 
-    async def _call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    async def call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, lambda: fn(*args, **kwargs))
 
@@ -162,7 +108,7 @@ class SessionService:
         task.add_done_callback(self._tasks.discard)
 
     async def start(self) -> None:
-        failed = await self._call(
+        failed = await self.call(
             self._app.fail_sessions_of_node,
             self._settings.node_id,
             "service_restarted",
@@ -219,7 +165,7 @@ class SessionService:
         if wait and spec.profile_id is None and spec.viewport is None:
             warm = driver.take_opened(archetype, on_crash=relay)
         try:
-            session, nid = await self._call(
+            session, nid = await self.call(
                 self._app.create_session,
                 who.account_id,
                 ready_on=_ready_on(driver, warm) if warm is not None else None,
@@ -265,7 +211,7 @@ class SessionService:
             else:
                 await going
         if wait:
-            await self._settled(live)
+            await self.settled(live)
             return await self.get(who, live.public_id)
         return new_session_document(
             session_id=session.id, created_at=session.created_on, **_created_fields(session)
@@ -274,15 +220,15 @@ class SessionService:
     async def _go_first(self, who: Principal, live: LiveSession, url: str) -> None:
         """The create's `initial_url`: navigated once the session is ready, as the creating key would; a
         failure is recorded like any failed navigation and leaves the session ready."""
-        await self._settled(live)
+        await self.settled(live)
         if live.page is None:
             return  # it never became ready: its end says why
         with contextlib.suppress(DriverError, DomainError):  # recorded where it failed; nothing to answer
-            await self.navigate(who, live.public_id, url, "load", None)
+            await self.actions.navigate(who, live.public_id, url, "load", None)
 
     async def _profile_archetype(self, who: Principal, profile_id: str, asked: str) -> Archetype:
         """A session on a profile runs as the profile's archetype, which never changes."""
-        profile = await self._call(self._app.get_profile, who.account_id, profile_id)
+        profile = await self.call(self._app.get_profile, who.account_id, profile_id)
         if asked != "default" and asked != profile.archetype:
             # A well-formed request that the profile's state refuses: a conflict, not a malformed body.
             raise Conflict(
@@ -311,10 +257,10 @@ class SessionService:
             failure = live.failure = str(e)
             await self._end(live.uuid, lambda s: s.fail("provisioning_failed", failure))
             return
-        ms = _ms_since(started)
+        ms = ms_since(started)
         self._holds(live, page)
         try:
-            nid = await self._call(
+            nid = await self.call(
                 self._app.update_session,
                 live.uuid,
                 lambda s: s.become_ready(duration_ms=ms, **_ready_on(driver, page)),
@@ -354,7 +300,7 @@ class SessionService:
         deadline = time.monotonic() + self._settings.profile_wait_s
         while True:
             try:
-                return await self._call(self._app.take_profile, live.uuid)
+                return await self.call(self._app.take_profile, live.uuid)
             except ProfileBusy as busy:
                 holder = busy.holder
                 if self.live.get(live.uuid) is not live:
@@ -380,7 +326,7 @@ class SessionService:
         await self._end(live.uuid, lambda s: s.fail(reason, detail))
         raise _Abandoned
 
-    async def _settled(self, live: LiveSession) -> None:
+    async def settled(self, live: LiveSession) -> None:
         # A session on a busy profile may wait for it before its browser starts.
         wait = self._settings.profile_wait_s if live.profile_id is not None else 0.0
         try:
@@ -439,7 +385,7 @@ class SessionService:
         if ending is not None and ending.recording is not None:
             await asyncio.wait([ending.recording])  # its actions are recorded before its end
         state = await self._state_to_keep(ending)
-        nid = await self._call(self._app.end_session, uuid, end, state)
+        nid = await self.call(self._app.end_session, uuid, end, state)
         live = self.live.pop(uuid)
         if live is not None:
             live.settled.set()
@@ -490,7 +436,7 @@ class SessionService:
             if live.busy or live.location_version != seen or where == live.location:
                 return
             live.located(where)
-            self._record_after(live, lambda s: s.record_page_moved(*where))
+            self.record_after(live, lambda s: s.record_page_moved(*where))
 
     async def _reap_idle(self) -> None:
         while True:
@@ -505,12 +451,12 @@ class SessionService:
 
     # Actions
 
-    async def _live_for(self, who: Principal, session_id: str) -> LiveSession:
+    async def live_for(self, who: Principal, session_id: str) -> LiveSession:
         """The live session to act on, or the error that says why there is none."""
         uuid = session_uuid(session_id)
         live = self.live.get(uuid)
         if live is not None and live.account_id == who.account_id:
-            await self._settled(live)
+            await self.settled(live)
             if live.page is not None and self.live.get(uuid) is live:
                 return live
         await self._consistency.settle(who.account_id, self._progress)
@@ -523,49 +469,7 @@ class SessionService:
             raise SessionGone(session_id, doc["status"], doc["reason"])
         raise DriverError.of(Reason.UNAVAILABLE, f"act on session {session_id}")
 
-    async def _act(
-        self,
-        who: Principal,
-        session_id: str,
-        action: str,
-        details: dict[str, Any],
-        run: Callable[[LiveSession, Page], Awaitable[T]],
-        record: Callable[[Session, T, int], None],
-    ) -> tuple[T, int]:
-        live = await self._live_for(who, session_id)
-        async with live.lock:
-            live.touch()
-            await live.think()
-            started = time.monotonic()
-            try:
-                assert live.page is not None
-                result = await run(live, live.page)
-            except DriverError as e:
-                ms, reason, detail = _ms_since(started), e.reason.value, e.detail
-                url, title = await _where_after(live.page, e)
-                if url is not None and title is not None:
-                    live.located((url, title))
-                live.touch()
-                log.info(
-                    "session.action_failed",
-                    session_id=live.public_id,
-                    action=action,
-                    reason=reason,
-                    engine_message=e.engine_message,
-                )
-                self._record_after(
-                    live,
-                    lambda s: s.record_failure(
-                        who.api_key_id, action, details, reason, detail, ms, url=url, title=title
-                    ),
-                )
-                raise
-            ms = _ms_since(started)
-            live.touch()
-            self._record_after(live, lambda s: record(s, result, ms))
-        return result, ms
-
-    def _record_after(self, live: LiveSession, change: Callable[[Session], None]) -> None:
+    def record_after(self, live: LiveSession, change: Callable[[Session], None]) -> None:
         """Stores an action's event without holding up the action's answer.
 
         The action has happened in the browser whatever the store says; its event is the record
@@ -592,165 +496,10 @@ class SessionService:
     async def _record(self, live: LiveSession, change: Callable[[Session], None]) -> None:
         if self.live.get(live.uuid) is not live:
             # Ended (destroyed, timed out, crashed) while the action ran.
-            session = await self._call(self._app.get_session, live.uuid)
+            session = await self.call(self._app.get_session, live.uuid)
             session.check_can_act()
-        nid = await self._call(self._app.update_session, live.uuid, change)
+        nid = await self.call(self._app.update_session, live.uuid, change)
         self._consistency.wrote(live.account_id, nid)
-
-    def _timeout(self, timeout_ms: int | None) -> int:
-        return timeout_ms or self._settings.action_timeout_ms
-
-    async def navigate(
-        self, who: Principal, session_id: str, url: str, wait_until: str, timeout_ms: int | None
-    ) -> dict[str, Any]:
-        async def run(live: LiveSession, page: Page) -> NavigationResult:
-            ledger = self.egress.ledger(live.public_id)
-            since = ledger.last_seq if ledger is not None else 0
-            try:
-                result = await page.navigate(url, wait_until=wait_until, timeout_ms=self._timeout(timeout_ms))
-            except DriverError as failure:
-                explained = failure if ledger is None else _as_the_egress_saw_it(failure, ledger, since, url)
-                if explained is failure:
-                    raise
-                raise explained from failure
-            refused = ledger.refused_for(since, result.url) if ledger is not None else None
-            if refused is not None:
-                # A browser that shows its error page without a word (a remote endpoint's, which has no
-                # side channel) lands on the refused address itself.
-                live.located((result.url, ""))
-                raise NavigationRefused(f"navigate to {url}", refused)
-            live.located((result.url, result.title))
-            return result
-
-        def record(s: Session, r: NavigationResult, ms: int) -> None:
-            s.record_navigation(who.api_key_id, url, wait_until, r.url, r.title, r.http_status, ms)
-
-        result, ms = await self._act(who, session_id, "navigate", {"url": url}, run, record)
-        return {
-            "status": "ready",
-            "current_url": result.url,
-            "title": result.title,
-            "http_status": result.http_status,
-            "duration_ms": ms,
-        }
-
-    async def interact(self, who: Principal, session_id: str, it: Interaction) -> dict[str, Any]:
-        timeout = self._timeout(it.timeout_ms)
-
-        async def run(live: LiveSession, page: Page) -> None:
-            if it.type == "tap":
-                await page.tap(it.selector or "", timeout_ms=timeout)
-            elif it.type == "type":
-                await page.type(
-                    it.selector, it.text or "", delay_ms=live.keystroke_delay_ms(), timeout_ms=timeout
-                )
-            elif it.type == "scroll":
-                await page.scroll(
-                    it.direction or "down", it.pixels or 0, selector=it.selector, timeout_ms=timeout
-                )
-            else:
-                await page.press(it.key or "", selector=it.selector, timeout_ms=timeout)
-
-        details = it.audit_details()
-        _, ms = await self._act(
-            who,
-            session_id,
-            "interact",
-            details,
-            _then_locate(run, timeout),
-            lambda s, where, ms: s.record_interaction(who.api_key_id, details, where[0], where[1], ms),
-        )
-        return {"status": "ready", "type": it.type, "duration_ms": ms}
-
-    async def wait(self, who: Principal, session_id: str, w: WaitFor) -> dict[str, Any]:
-        timeout = self._timeout(w.timeout_ms)
-
-        async def run(live: LiveSession, page: Page) -> None:
-            if w.kind == "selector":
-                await page.wait_for_selector(w.selector or "", timeout_ms=timeout)
-            elif w.kind == "navigation":
-                await page.wait_for_navigation(timeout_ms=timeout)
-            else:
-                await asyncio.sleep(w.sleep_ms / 1000)
-
-        details = {k: v for k, v in vars(w).items() if v is not None}
-        _, ms = await self._act(
-            who,
-            session_id,
-            "wait",
-            details,
-            _then_locate(run, timeout),
-            lambda s, where, ms: s.record_wait(who.api_key_id, details, where[0], where[1], ms),
-        )
-        return {"status": "ready", "kind": w.kind, "duration_ms": ms}
-
-    async def state(self, who: Principal, session_id: str) -> dict[str, Any]:
-        async def run(live: LiveSession, page: Page) -> dict[str, Any]:
-            st = await page.state()
-            live.located((st.url, st.title))
-            html = st.html.encode()
-            truncated = len(html) > STATE_HTML_CAP
-            return {
-                "url": st.url,
-                "title": st.title,
-                "html": html[:STATE_HTML_CAP].decode(errors="ignore") if truncated else st.html,
-                "html_truncated": truncated,
-                "viewport": st.viewport,
-                "cookies": st.cookies,
-                "byte_size": len(html),
-            }
-
-        result, ms = await self._act(
-            who,
-            session_id,
-            "state",
-            {},
-            run,
-            lambda s, r, ms: s.record_state_read(
-                who.api_key_id, r["url"], r["byte_size"], ms, title=r["title"]
-            ),
-        )
-        return {**result, "duration_ms": ms}
-
-    async def capture(
-        self, who: Principal, session_id: str, kind: str, full_page: bool, *, keep: bool = True
-    ) -> dict[str, Any]:
-        async def run(live: LiveSession, page: Page) -> bytes:
-            if kind == "screenshot":
-                data = await page.screenshot(full_page=full_page)
-                _check_cap(kind, data, SCREENSHOT_CAP)
-            elif kind == "pdf":
-                data = await page.pdf()
-                _check_cap(kind, data, PDF_CAP)
-            else:
-                data = (await page.dom_snapshot()).encode()
-                _check_cap(kind, data, DOM_SNAPSHOT_CAP)
-            return data
-
-        data, ms = await self._act(
-            who,
-            session_id,
-            "capture",
-            {"kind": kind, "full_page": full_page},
-            run,
-            lambda s, d, ms: s.record_capture(who.api_key_id, kind, full_page, len(d), ms),
-        )
-        artifact_id = None
-        if keep:  # kept as an artifact, readable after the session ends
-            artifact, nid = await self._call(
-                self._app.keep_artifact, who.account_id, session_id, who.api_key_id, kind, data
-            )
-            self._consistency.wrote(who.account_id, nid)
-            artifact_id = artifact.public_id
-        # Seed 001: captures are inline base64 bytes, every kind (the DOM snapshot is UTF-8 HTML).
-        return {
-            "kind": kind,
-            "data": base64.b64encode(data).decode(),
-            "encoding": "base64",
-            "byte_size": len(data),
-            "duration_ms": ms,
-            "artifact_id": artifact_id,
-        }
 
 
 class _CrashRelay:
@@ -772,45 +521,6 @@ class _CrashRelay:
             self(self._reason)
 
 
-def _then_locate(
-    run: Callable[[LiveSession, Page], Awaitable[None]], timeout_ms: int
-) -> Callable[[LiveSession, Page], Awaitable[tuple[str, str]]]:
-    """The action, then where the page is once what it started has landed (url, title): a tap
-    that submits a form, a key that follows a link, a page that redirects while a wait runs."""
-
-    async def located(live: LiveSession, page: Page) -> tuple[str, str]:
-        await run(live, page)
-        where = await page.location(timeout_ms=timeout_ms)
-        live.located(where)
-        return where
-
-    return located
-
-
-async def _where_after(page: Page | None, failure: DriverError) -> tuple[str | None, str | None]:
-    """Where the page is after a failed action (after a failed navigation: the URL that failed);
-    (None, None) when there is no page left to read."""
-    if page is None or failure.reason in PAGE_GONE:
-        return None, None
-    return await page.location(timeout_ms=FAILURE_LOCATE_MS)
-
-
-def _as_the_egress_saw_it(failure: DriverError, ledger: Ledger, since: int, url: str) -> DriverError:
-    """A failed navigation as the egress saw it: refused (its document, or a redirect hop on the way), or
-    why the connection could not be made (the browser sees only that its proxy gave up)."""
-    if failure.reason in _ENGINE_KNOWS_WHY:
-        return failure
-    refused = ledger.refused_after(since)
-    if refused is not None:
-        return NavigationRefused(f"navigate to {url}", refused)
-    failed = ledger.failed_after(since, url)
-    if failed is not None and failed.error in {r.value for r in Reason}:
-        return DriverError.of(
-            Reason(failed.error), f"navigate to {url}", engine_message=failure.engine_message
-        )
-    return failure
-
-
 def _ready_on(driver: Driver, page: Page) -> dict[str, Any]:
     """What the session's ready event records of the browser it got."""
     return {
@@ -821,20 +531,11 @@ def _ready_on(driver: Driver, page: Page) -> dict[str, Any]:
     }
 
 
-def _check_cap(kind: str, data: bytes, limit: int) -> None:
-    if len(data) > limit:
-        raise CaptureTooLarge(kind, len(data), limit)
-
-
 def session_uuid(session_id: str) -> UUID:
     uuid = ids.parse_public_id(ids.SESSION, session_id)
     if uuid is None:
         raise NotFound("session", session_id)
     return uuid
-
-
-def _ms_since(started: float) -> int:
-    return round((time.monotonic() - started) * 1000)
 
 
 def _created_fields(session: Session) -> dict[str, Any]:

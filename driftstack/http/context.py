@@ -8,6 +8,7 @@ import structlog
 from aiohttp import web
 
 from ..access import Authenticator, Principal
+from ..actions import SessionActions
 from ..api_keys import KeyService
 from ..artifacts import ArtifactService
 from ..consistency import ReadYourWrites
@@ -28,6 +29,7 @@ class Services:
     settings: Settings
     authenticator: Authenticator
     sessions: SessionService
+    actions: SessionActions
     inspection: SessionInspection
     artifacts: ArtifactService
     profiles: ProfileService

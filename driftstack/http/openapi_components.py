@@ -6,8 +6,8 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
+from ..actions import DOM_SNAPSHOT_CAP, PDF_CAP, SCREENSHOT_CAP
 from ..domain.api_key import KEY_PREFIX, SCOPES
-from ..sessions import DOM_SNAPSHOT_CAP, PDF_CAP, SCREENSHOT_CAP
 from .context import ACCOUNT_HEADER
 from .openapi_shapes import ANSWERS, BODIES, problem_name, schemas
 from .problems import CONCURRENCY_RETRY_AFTER_S, PROBLEM_BASE, TYPES

@@ -8,6 +8,7 @@ from typing import Any
 from aiohttp import web
 
 from ..access import Forbidden, Unauthorized
+from ..actions import CaptureTooLarge
 from ..artifacts import LinkRefused
 from ..consistency import ViewLagging
 from ..domain.archetypes import UnknownArchetype
@@ -22,7 +23,6 @@ from ..domain.errors import (
 )
 from ..drivers.base import DriverError, DriverUnavailable
 from ..egress import NavigationRefused
-from ..sessions import CaptureTooLarge
 from ..store import unreachable
 from .validation import RequestInvalid
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 from aiohttp import web
 
 from ..access import Forbidden
-from ..sessions import Interaction, NewSession, WaitFor
+from ..actions import Interaction, WaitFor
+from ..sessions import NewSession
 from .answers import answer
 from .context import caller, services
 from .pagination import page_body, time_key
@@ -86,7 +87,7 @@ async def navigate(request: web.Request) -> web.Response:
     who = await caller(request, "write")
     query_of(request, NoQuery)
     body = await body_of(request, shapes.Navigate)
-    result = await services(request).sessions.navigate(
+    result = await services(request).actions.navigate(
         who, _session_id(request), body.url, body.until, body.timeout_ms
     )
     return answer(NavigateResult, result)
@@ -116,7 +117,7 @@ async def interact(request: web.Request) -> web.Response:
             interaction = Interaction(
                 type="press", selector=body.selector, key=body.key, timeout_ms=body.timeout_ms
             )
-    result = await services(request).sessions.interact(who, _session_id(request), interaction)
+    result = await services(request).actions.interact(who, _session_id(request), interaction)
     return answer(InteractResult, result)
 
 
@@ -133,7 +134,7 @@ async def wait(request: web.Request) -> web.Response:
         case shapes.DurationWait():
             # Seed 000 sends only timeout_ms: for a duration it is how long to sleep.
             wait_for = WaitFor(kind="duration", timeout_ms=body.timeout_ms, duration_ms=body.sleep_ms)
-    result = await services(request).sessions.wait(who, _session_id(request), wait_for)
+    result = await services(request).actions.wait(who, _session_id(request), wait_for)
     return answer(WaitResult, result)
 
 
@@ -141,7 +142,7 @@ async def wait(request: web.Request) -> web.Response:
 async def state(request: web.Request) -> web.Response:
     who = await caller(request, "read")
     query_of(request, NoQuery)
-    return answer(PageState, await services(request).sessions.state(who, _session_id(request)))
+    return answer(PageState, await services(request).actions.state(who, _session_id(request)))
 
 
 @routes.post("/v1/sessions/{session_id}/capture")
@@ -149,7 +150,7 @@ async def capture(request: web.Request) -> web.Response:
     who = await caller(request, "write")
     query_of(request, NoQuery)
     body = await body_of(request, shapes.Capture)
-    result = await services(request).sessions.capture(
+    result = await services(request).actions.capture(
         who, _session_id(request), body.kind, bool(body.full_page), keep=body.keep is not False
     )
     return answer(CaptureResult, result)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from driftstack.sessions import WaitFor
+from driftstack.actions import WaitFor
 
 from ..conftest import Harness
 

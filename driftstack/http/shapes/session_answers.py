@@ -8,9 +8,9 @@ from uuid import UUID
 
 from pydantic import ConfigDict, Field, TypeAdapter
 
+from ...actions import STATE_HTML_CAP
 from ...domain.archetypes import DEFAULT_ARCHETYPE, SLUG_PATTERN
 from ...projections.sessions import FIELDS, new_session_document
-from ...sessions import STATE_HTML_CAP
 from .base import Response, present, public_id_pattern
 from .common import Page, Timestamp
 from .sessions import MAX_LABEL, PURPOSES, Behavior, Capture, Interaction, Purpose, Status, Wait
