@@ -8,12 +8,10 @@ import asyncio
 import contextlib
 import os
 import statistics
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
+from collections.abc import AsyncIterator
 
 from aiohttp import web
-from harness import Figure, Report, finish, persona_options, raw_playwright, serve_locally
+from harness import Figure, Report, finish, persona_options, raw_playwright, serve_locally, timed_steps
 
 from driftstack.addresses import AddressPolicy
 from driftstack.drivers.playwright import _proxy
@@ -57,17 +55,6 @@ async def site() -> AsyncIterator[str]:
         yield base
 
 
-async def _timed(steps: dict[str, Callable[[], Awaitable[Any]]]) -> dict[str, float]:
-    took: dict[str, float] = {}
-    whole = time.perf_counter()
-    for name, step in steps.items():
-        started = time.perf_counter()
-        await step()
-        took[name] = (time.perf_counter() - started) * 1000
-    took["whole"] = (time.perf_counter() - whole) * 1000
-    return took
-
-
 async def rounds(base: str, *, through: Egress | None) -> list[dict[str, float]]:
     async with raw_playwright() as (pw, browser):
         options = persona_options(pw)
@@ -89,7 +76,7 @@ async def rounds(base: str, *, through: Egress | None) -> list[dict[str, float]]
             "screenshot": lambda: page.screenshot(type="png"),
             "navigate_heavy": lambda: page.goto(f"{base}/heavy?n={next(count)}", wait_until="load"),
         }
-        done = [await _timed(steps) for _ in range(WARMUP + ROUNDS)]
+        done = [await timed_steps(steps) for _ in range(WARMUP + ROUNDS)]
         await context.close()
         if route is not None:
             await route.close()

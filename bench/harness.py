@@ -17,7 +17,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -147,6 +147,16 @@ async def timed(coro: Any) -> tuple[float, Any]:
     started = time.perf_counter()
     result = await coro
     return (time.perf_counter() - started) * 1000, result
+
+
+async def timed_steps(steps: dict[str, Callable[[], Awaitable[Any]]]) -> dict[str, float]:
+    """Milliseconds of each step, run in order, and of the whole (`whole`)."""
+    took: dict[str, float] = {}
+    whole = time.perf_counter()
+    for name, step in steps.items():
+        took[name], _ = await timed(step())
+    took["whole"] = (time.perf_counter() - whole) * 1000
+    return took
 
 
 # The browser

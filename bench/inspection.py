@@ -9,11 +9,10 @@ import contextlib
 import os
 import statistics
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
+from collections.abc import AsyncIterator
 
 from aiohttp import web
-from harness import Figure, Report, client, finish, serve_locally, serving
+from harness import Figure, Report, client, finish, serve_locally, serving, timed_steps
 
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "40"))
 WARMUP = 5
@@ -48,17 +47,6 @@ async def busy_site() -> AsyncIterator[str]:
         yield f"{base}/busy"
 
 
-async def _timed(steps: dict[str, Callable[[], Awaitable[Any]]]) -> dict[str, float]:
-    took: dict[str, float] = {}
-    whole = time.perf_counter()
-    for name, step in steps.items():
-        started = time.perf_counter()
-        await step()
-        took[name] = (time.perf_counter() - started) * 1000
-    took["whole"] = (time.perf_counter() - whole) * 1000
-    return took
-
-
 async def mix(url: str, *, page_logs: bool) -> tuple[list[dict[str, float]], list[float]]:
     """The mix's rounds, and the times of a screenshot not kept (taken after each round)."""
     settings = {} if page_logs else {"page_logs": "0"}
@@ -78,7 +66,7 @@ async def mix(url: str, *, page_logs: bool) -> tuple[list[dict[str, float]], lis
         }
         rounds, unkept = [], []
         for _ in range(WARMUP + ROUNDS):
-            rounds.append(await _timed(steps))
+            rounds.append(await timed_steps(steps))
             started = time.perf_counter()
             await api.call("POST", f"{base}/capture", {"kind": "screenshot", "keep": False})
             unkept.append((time.perf_counter() - started) * 1000)

@@ -23,6 +23,7 @@ from eventsourcing.postgres import PostgresDatastore
 
 from .clock import iso, now
 from .drivers.base import ConsoleEntry, NetworkEntry
+from .projections.storable import storable
 
 log = structlog.get_logger()
 
@@ -105,12 +106,13 @@ class SessionLog:
         self._task = asyncio.create_task(self._run())
 
     def record(self, session_id: UUID, account_id: str, values: Sequence[Any]) -> None:
-        """One entry: `values` in the table's column order (text already storable)."""
+        """One entry: `values` in the table's column order."""
         if len(self._pending) >= PENDING_CAP:
             self._dropped += 1
             return
         seq = self._seq[session_id] = self._seq.get(session_id, 0) + 1
-        self._pending.append(_Pending(session_id, seq, account_id, now(), tuple(values)))
+        # What a page logs or fetches may hold NUL or a lone surrogate: stored as the views store them.
+        self._pending.append(_Pending(session_id, seq, account_id, now(), storable(tuple(values))))
 
     def forget(self, session_id: UUID) -> None:
         """The session ended: its entries still waiting are written at the next flush."""
@@ -207,18 +209,18 @@ class SessionLogs:
         await self.network.stop()
 
     def said(self, session_id: UUID, account_id: str, entry: ConsoleEntry) -> None:
-        values = (entry.level, storable(entry.message) or "", storable(entry.url), entry.line)
+        values = (entry.level, entry.message, entry.url, entry.line)
         self.console.record(session_id, account_id, values)
 
     def fetched(self, session_id: UUID, account_id: str, entry: NetworkEntry, *, refused: bool) -> None:
         values = (
-            storable(entry.url) or "",
+            entry.url,
             entry.method,
             entry.status,
             entry.resource_type,
             entry.duration_ms,
             entry.byte_size,
-            storable(entry.failure),
+            entry.failure,
             refused,
         )
         self.network.record(session_id, account_id, values)
@@ -226,10 +228,3 @@ class SessionLogs:
     def forget(self, session_id: UUID) -> None:
         self.console.forget(session_id)
         self.network.forget(session_id)
-
-
-def storable(text: str | None) -> str | None:
-    """PostgreSQL text holds no NUL and no lone surrogate: a page may log or fetch either."""
-    if text is None:
-        return None
-    return text.replace("\x00", "\ufffd").encode("utf-8", "replace").decode("utf-8")

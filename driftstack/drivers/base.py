@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -207,6 +208,17 @@ class NetworkEntry:
             byte_size if isinstance(byte_size, int) and byte_size >= 0 else None,
             failure[:1024] if failure else None,
         )
+
+
+def tell(listener: Callable[[Any], None] | None, entry: Any, what: str) -> None:
+    """Hands a page's entry to its listener, if any; a faulty listener is logged and never breaks the
+    engine's dispatcher that called this."""
+    if listener is None:
+        return
+    try:
+        listener(entry)
+    except Exception:
+        logging.getLogger(__name__).exception("%s listener failed", what)
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ from driftstack.drivers.base import (
     PageState,
     Reason,
     Route,
+    tell,
 )
 from driftstack.drivers.own_session import start_playwright
 from driftstack.drivers.playwright_errors import NAVIGATION, OTHER, SCRIPT, SELECTOR, engine_line, translate
@@ -125,11 +126,13 @@ class PlaywrightPage:
         self._console_listener: Callable[[ConsoleEntry], None] | None = None
         self._network_listener: Callable[[NetworkEntry], None] | None = None
         self._answered: dict[PWRequest, tuple[int, int | None]] = {}  # status and size, until finished
-        page.on("console", self._console)
-        page.on("response", self._response)
-        page.on("requestfinished", lambda request: self._request_ended(request, None))
-        page.on("requestfailed", lambda request: self._request_ended(request, request.failure or "failed"))
-        page.on("pageerror", self._page_error)
+        # Event name → handler (the names are Playwright's; its typing knows each one only as a literal).
+        self._console_events: dict[str, Any] = {"console": self._console, "pageerror": self._page_error}
+        self._network_events: dict[str, Any] = {
+            "response": self._response,
+            "requestfinished": self._request_finished,
+            "requestfailed": self._request_failed,
+        }
         page.on("crash", lambda _: self.mark_gone("page_crashed"))
         page.on("close", lambda _: self._on_page_closed())
 
@@ -173,28 +176,45 @@ class PlaywrightPage:
         self._move_listener = listener
 
     def follow_console(self, listener: Callable[[ConsoleEntry], None] | None) -> None:
+        # Subscribed only while followed: Playwright's driver sends these events only to a listener.
+        self._follow(self._console_listener is not None, listener is not None, self._console_events)
         self._console_listener = listener
+
+    def follow_network(self, listener: Callable[[NetworkEntry], None] | None) -> None:
+        self._follow(self._network_listener is not None, listener is not None, self._network_events)
+        self._network_listener = listener
+        if listener is None:
+            self._answered.clear()
+
+    def _follow(self, was: bool, now: bool, events: dict[str, Any]) -> None:
+        for name, handler in events.items():
+            if now and not was:
+                # Names from our own tables above; Playwright types each event only as a literal.
+                self._page.on(name, handler)  # type: ignore[call-overload]
+            elif was and not now:
+                self._page.remove_listener(name, handler)
 
     def _console(self, message: ConsoleMessage) -> None:
         where = message.location
-        self._told(ConsoleEntry.of(message.type, message.text, where.get("url"), where.get("lineNumber")))
+        entry = ConsoleEntry.of(message.type, message.text, where.get("url"), where.get("lineNumber"))
+        tell(self._console_listener, entry, "console")
 
     def _page_error(self, error: PlaywrightError) -> None:
-        self._told(ConsoleEntry.of("error", f"Uncaught {error.name or 'Error'}: {error.message}"))
-
-    def follow_network(self, listener: Callable[[NetworkEntry], None] | None) -> None:
-        self._network_listener = listener
+        entry = ConsoleEntry.of("error", f"Uncaught {error.name or 'Error'}: {error.message}")
+        tell(self._console_listener, entry, "console")
 
     def _response(self, response: PWResponse) -> None:
-        if self._network_listener is None:
-            return
         length = response.headers.get("content-length", "")
         self._answered[response.request] = (response.status, int(length) if length.isdigit() else None)
 
+    def _request_finished(self, request: PWRequest) -> None:
+        self._request_ended(request, None)
+
+    def _request_failed(self, request: PWRequest) -> None:
+        self._request_ended(request, request.failure or "failed")
+
     def _request_ended(self, request: PWRequest, failure: str | None) -> None:
         status, size = self._answered.pop(request, (None, None))
-        if self._network_listener is None:
-            return
         took = request.timing.get("responseEnd", -1)
         entry = NetworkEntry.of(
             request.url,
@@ -205,18 +225,7 @@ class PlaywrightPage:
             size,
             failure,
         )
-        try:
-            self._network_listener(entry)
-        except Exception:  # a faulty listener must not break Playwright's dispatcher
-            log.exception("network listener failed")
-
-    def _told(self, entry: ConsoleEntry) -> None:
-        if self._console_listener is None:
-            return
-        try:
-            self._console_listener(entry)
-        except Exception:  # a faulty listener must not break Playwright's dispatcher
-            log.exception("console listener failed")
+        tell(self._network_listener, entry, "network")
 
     def _committed(self) -> None:
         if self._move_listener is None or self._gone_reason() is not None:

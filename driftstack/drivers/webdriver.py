@@ -40,6 +40,7 @@ from driftstack.drivers.base import (
     PageState,
     Reason,
     Route,
+    tell,
 )
 from driftstack.drivers.webdriver_client import WebDriverFailure, WebDriverSession
 from driftstack.drivers.webdriver_errors import LOAD_CANCELLED, engine_line, load_failure, translate
@@ -248,18 +249,12 @@ class WebDriverPage:
                 event.get("byte_size"),
                 event.get("error"),
             )
-            try:
-                self._network_listener(entry)
-            except Exception:  # a faulty listener must not break the side channel
-                log.exception("network listener failed")
+            tell(self._network_listener, entry, "network")
         elif kind == "console" and self._console_listener is not None:
             entry = ConsoleEntry.of(
                 str(event.get("level")), str(event.get("text")), event.get("url"), event.get("line")
             )
-            try:
-                self._console_listener(entry)
-            except Exception:  # a faulty listener must not break the side channel
-                log.exception("console listener failed")
+            tell(self._console_listener, entry, "console")
 
     def _moved(self) -> None:
         if self._move_listener is None or self._gone_reason() is not None:

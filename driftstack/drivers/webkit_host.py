@@ -66,29 +66,18 @@ async def _spawn(
     *command: str, env: dict[str, str] | None = None, output: Path | None = None, **options: Any
 ) -> asyncio.subprocess.Process:
     """Starts a child in a process group of its own; what it prints goes to `output`, if given."""
-    sink: Any = asyncio.subprocess.DEVNULL
-    if output is not None:
-        sink = output.open("ab")
-    try:
-        return await _exec(command, env, sink, options)
-    finally:
-        if output is not None:
-            sink.close()  # the child holds its own copy
-
-
-async def _exec(
-    command: tuple[str, ...], env: dict[str, str] | None, sink: Any, options: dict[str, Any]
-) -> asyncio.subprocess.Process:
-    return await asyncio.create_subprocess_exec(
-        *command,
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=sink,
-        stderr=sink,
-        env=env,
-        start_new_session=True,  # its own process group: a terminal's signal is the service's alone
-        preexec_fn=_die_with_parent if sys.platform == "linux" else None,
-        **options,
-    )
+    with contextlib.ExitStack() as closing:  # the child holds its own copy of the file
+        sink: Any = asyncio.subprocess.DEVNULL if output is None else closing.enter_context(output.open("ab"))
+        return await asyncio.create_subprocess_exec(
+            *command,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=sink,
+            stderr=sink,
+            env=env,
+            start_new_session=True,  # its own process group: a terminal's signal is the service's alone
+            preexec_fn=_die_with_parent if sys.platform == "linux" else None,
+            **options,
+        )
 
 
 async def _end(process: asyncio.subprocess.Process, grace_s: float = 2.0) -> None:

@@ -90,22 +90,18 @@ def _(event: Session.ActionFailed) -> Action:
     return Action(event.action, False, dict(event.details), event.duration_ms, error)
 
 
-def _insert(table: str) -> str:
+def _insert(table: str, condition: str = "") -> str:
+    """A row of `table` for the event, owned by its session's account (and only if `condition` holds)."""
     return (
         f"INSERT INTO {table} (session_id, seq, account_id, doc)"
-        " SELECT %(session_id)s, %(seq)s, account_id, %(doc)s FROM sessions WHERE id = %(session_id)s"
-        " ON CONFLICT (session_id, seq) DO NOTHING"
+        " SELECT %(session_id)s, %(seq)s, account_id, %(doc)s FROM sessions"
+        f" WHERE id = %(session_id)s{condition} ON CONFLICT (session_id, seq) DO NOTHING"
     )
 
 
 # A page an interaction or a wait left on another URL (a link tapped, a form submitted) is a
 # navigation too; compared with where the session stood before the event's patch.
-_MOVED = (
-    "INSERT INTO session_navigations (session_id, seq, account_id, doc)"
-    " SELECT %(session_id)s, %(seq)s, account_id, %(doc)s FROM sessions"
-    " WHERE id = %(session_id)s AND doc->>'current_url' IS DISTINCT FROM %(url)s"
-    " ON CONFLICT (session_id, seq) DO NOTHING"
-)
+_MOVED = _insert("session_navigations", " AND doc->>'current_url' IS DISTINCT FROM %(url)s")
 
 
 def write_history(curs: Cursor[DictRow], event: Any) -> None:
