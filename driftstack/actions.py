@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import json
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ from .access import Principal
 from .application import Driftstack
 from .consistency import ReadYourWrites
 from .domain.session import Session
-from .drivers.base import DriverError, NavigationResult, Page, Reason
+from .drivers.base import Document, DriverError, NavigationResult, Page, Reason
 from .egress import Ledger, NavigationRefused
 from .live import LiveSession
 from .settings import Settings
@@ -49,7 +50,7 @@ class CaptureTooLarge(Exception):
 
 @dataclass(frozen=True)
 class Interaction:
-    type: str  # tap | type | scroll | press
+    type: str  # tap | type | fill | scroll | press
     selector: str | None
     text: str | None = None
     direction: str | None = None
@@ -60,7 +61,7 @@ class Interaction:
     def audit_details(self) -> dict[str, Any]:
         # Typed text may be a password: the log keeps its length, never the text.
         details: dict[str, Any] = {"type": self.type, "selector": self.selector}
-        if self.type == "type":
+        if self.type in ("type", "fill"):
             details["text_length"] = len(self.text or "")
         elif self.type == "scroll":
             details.update(direction=self.direction, pixels=self.pixels)
@@ -148,7 +149,35 @@ class SessionActions:
     async def navigate(
         self, who: Principal, session_id: str, url: str, wait_until: str, timeout_ms: int | None
     ) -> dict[str, Any]:
-        async def run(live: LiveSession, page: Page) -> NavigationResult:
+        result, ms = await self._navigate(who, session_id, url, wait_until, timeout_ms)
+        return {
+            "status": "ready",
+            "current_url": result.url,
+            "title": result.title,
+            "http_status": result.http_status,
+            "duration_ms": ms,
+        }
+
+    async def goto(self, who: Principal, session_id: str, url: str, timeout_ms: int | None) -> Document:
+        """A navigation answered with the main document's response (a WebSocket `goto`)."""
+        document, _ = await self._navigate(
+            who, session_id, url, "load", timeout_ms, then=lambda page: page.document()
+        )
+        return document
+
+    async def _navigate(
+        self,
+        who: Principal,
+        session_id: str,
+        url: str,
+        wait_until: str,
+        timeout_ms: int | None,
+        then: Callable[[Page], Awaitable[T]] | None = None,
+    ) -> tuple[Any, int]:
+        """Navigates; answers what `then` reads of the page afterwards (under the same lock), else the
+        navigation's result."""
+
+        async def run(live: LiveSession, page: Page) -> tuple[NavigationResult, Any]:
             ledger = self._sessions.egress.ledger(live.public_id)
             since = ledger.last_seq if ledger is not None else 0
             try:
@@ -165,19 +194,34 @@ class SessionActions:
                 live.located((result.url, ""))
                 raise NavigationRefused(f"navigate to {url}", refused)
             live.located((result.url, result.title))
-            return result
+            return result, (await then(page) if then is not None else result)
 
-        def record(s: Session, r: NavigationResult, ms: int) -> None:
-            s.record_navigation(who.api_key_id, url, wait_until, r.url, r.title, r.http_status, ms)
+        def record(s: Session, r: tuple[NavigationResult, Any], ms: int) -> None:
+            n = r[0]
+            s.record_navigation(who.api_key_id, url, wait_until, n.url, n.title, n.http_status, ms)
 
-        result, ms = await self._act(who, session_id, "navigate", {"url": url}, run, record)
-        return {
-            "status": "ready",
-            "current_url": result.url,
-            "title": result.title,
-            "http_status": result.http_status,
-            "duration_ms": ms,
-        }
+        (_, answer), ms = await self._act(who, session_id, "navigate", {"url": url}, run, record)
+        return answer, ms
+
+    async def evaluate(self, who: Principal, session_id: str, script: str, timeout_ms: int | None) -> Any:
+        """Runs a script in the page; its JSON value. Recorded with the script's and the value's sizes only."""
+
+        async def run(live: LiveSession, page: Page) -> tuple[Any, int, tuple[str, str]]:
+            value = await page.evaluate(script, timeout_ms=self._timeout(timeout_ms))
+            size = len(json.dumps(value, default=str))
+            where = await page.location(timeout_ms=FAILURE_LOCATE_MS)
+            live.located(where)
+            return value, size, where
+
+        (value, _, _), _ = await self._act(
+            who,
+            session_id,
+            "evaluate",
+            {"script_length": len(script)},
+            run,
+            lambda s, r, ms: s.record_evaluation(who.api_key_id, len(script), r[1], r[2][0], r[2][1], ms),
+        )
+        return value
 
     async def interact(self, who: Principal, session_id: str, it: Interaction) -> dict[str, Any]:
         timeout = self._timeout(it.timeout_ms)
@@ -189,6 +233,8 @@ class SessionActions:
                 await page.type(
                     it.selector, it.text or "", delay_ms=live.keystroke_delay_ms(), timeout_ms=timeout
                 )
+            elif it.type == "fill":
+                await page.fill(it.selector or "", it.text or "", timeout_ms=timeout)
             elif it.type == "scroll":
                 await page.scroll(
                     it.direction or "down", it.pixels or 0, selector=it.selector, timeout_ms=timeout

@@ -28,6 +28,7 @@ from .http import (
     account,
     api_keys,
     artifacts,
+    asyncapi,
     audit,
     health,
     inspection,
@@ -35,6 +36,7 @@ from .http import (
     profile_snapshots,
     profiles,
     sessions,
+    socket,
     webhooks,
 )
 from .http.context import SERVICES, Services
@@ -52,6 +54,7 @@ from .projections.sessions import SessionsProjection, SessionsReader, SessionsVi
 from .session_logs import SessionLogs
 from .sessions import SessionService
 from .settings import Settings
+from .socket_sessions import SocketSessions
 from .stopping import GracefulStop, StoppedAtOnce, StopSignals, exit_at_once
 from .store import Store, connect_asyncpg, open_store, reconnect_quickly, schema_lock
 from .webhooks.dispatcher import Dispatcher
@@ -189,12 +192,14 @@ async def build_app(settings: Settings, store: Store | None = None) -> web.Appli
         dispatcher = Dispatcher(records, transport, settings, store.asyncpg_dsn(), disabler(application))
         await dispatcher.start()
 
+    sockets = SocketSessions(session_service, settings)
     web_app = web.Application(middlewares=[request_context], client_max_size=1024 * 1024)
     web_app[SERVICES] = Services(
         settings=settings,
         authenticator=Authenticator(AccountsReader(pool), application, KeyUsage(pool)),
         sessions=session_service,
         actions=session_service.actions,
+        sockets=sockets,
         inspection=SessionInspection(session_service, SessionHistoryReader(pool)),
         artifacts=artifact_service,
         profiles=ProfileService(
@@ -211,6 +216,7 @@ async def build_app(settings: Settings, store: Store | None = None) -> web.Appli
     )
     web_app[health.HEALTH] = ServiceHealth(watch, [p.progress for p in projections.all()])
     for module in (
+        socket,  # before sessions: /v1/sessions/ws is not a session id
         sessions,
         inspection,
         artifacts,
@@ -222,6 +228,7 @@ async def build_app(settings: Settings, store: Store | None = None) -> web.Appli
         account,
         health,
         openapi,
+        asyncapi,
     ):
         web_app.add_routes(module.routes)
 
@@ -237,6 +244,7 @@ async def build_app(settings: Settings, store: Store | None = None) -> web.Appli
 
     async def end_sessions(_: web.Application) -> None:
         # Before in-flight requests are awaited: their sessions' ends make them answer at once.
+        await sockets.stop()
         await stop.end_sessions()
 
     async def shut_down(_: web.Application) -> None:

@@ -223,7 +223,8 @@ class Driftstack(Application[UUID]):
             session = Session(account_id=account_id, **spec)
             if ready_on is not None:
                 session.become_ready(duration_ms=0, **ready_on)
-            account.take_session_slot(session.public_id)
+            if session.socket_client != "standard":  # a standard client runs no browser: no slot
+                account.take_session_slot(session.public_id)
             return session, self._save(account, session)
 
         return self._retrying(command)

@@ -67,6 +67,16 @@ class NewSession:
     engine: str | None = None  # the browser engine it asks for; None: the service's default
     initial_url: str | None = None  # navigated right after ready, by the creating key
     viewport: tuple[int, int] | None = None  # CSS pixels, instead of the persona's
+    socket_client: str | None = None  # the WebSocket client that drives it (browser); None: REST
+
+
+# What a `standard` WebSocket client's session records as its browser: it has none.
+STANDARD_CLIENT = {
+    "browser": "standard HTTP client",
+    "engine": None,
+    "engine_version": None,
+    "tap_kind": None,
+}
 
 
 class SessionService:
@@ -94,6 +104,7 @@ class SessionService:
         self._executor = ThreadPoolExecutor(max_workers=8, thread_name_prefix="app")
         self._tasks: set[asyncio.Task[Any]] = set()
         self._reaper: asyncio.Task[None] | None = None
+        self._end_watches: dict[UUID, asyncio.Event] = {}
         self.stopping = False
 
     # Running
@@ -177,6 +188,7 @@ class SessionService:
                 behavioral_profile=spec.behavioral_profile,
                 profile_id=spec.profile_id,
                 node=self._settings.node_id,
+                socket_client=spec.socket_client,
             )
         except BaseException:
             if warm is not None:
@@ -216,6 +228,50 @@ class SessionService:
         return new_session_document(
             session_id=session.id, created_at=session.created_on, **_created_fields(session)
         )
+
+    async def open_standard(self, who: Principal) -> UUID:
+        """A session driven by a `standard` WebSocket client: recorded created and ready at once, with no
+        browser, no concurrency slot and no live page; its socket records its actions and ends it."""
+        if self.stopping:
+            raise DriverUnavailable("the service is stopping", hint="open it again once it is back")
+        session, nid = await self.call(
+            self._app.create_session,
+            who.account_id,
+            ready_on=STANDARD_CLIENT,
+            api_key_id=who.api_key_id,
+            archetype=resolve_archetype("default").slug,
+            purpose="production_customer",
+            label=None,
+            metadata=None,
+            behavioral_profile=None,
+            profile_id=None,
+            node=self._settings.node_id,
+            socket_client="standard",
+        )
+        self._consistency.wrote(who.account_id, nid)
+        log.info(
+            "session.created", session_id=session.public_id, account_id=who.account_id, client="standard"
+        )
+        return session.id
+
+    async def record(self, who: Principal, uuid: UUID, change: Callable[[Session], None]) -> None:
+        """Stores one fact of a session with no live page (a `standard` client's); SessionGone once it ended."""
+        nid = await self.call(self._app.update_session, uuid, change)
+        self._consistency.wrote(who.account_id, nid)
+
+    def watch_end(self, uuid: UUID) -> asyncio.Event:
+        """Set once the session ends in this process, whoever ends it (its socket, REST, a crash, a stop)."""
+        return self._end_watches.setdefault(uuid, asyncio.Event())
+
+    async def end(self, uuid: UUID, reason: str, api_key_id: str | None) -> None:
+        """Ends a session `destroyed` (its socket closed it, or dropped); nothing when it already ended."""
+        await self._end(uuid, lambda s: s.destroy(reason, api_key_id))
+
+    async def ending(self, who: Principal, uuid: UUID) -> tuple[str, str | None]:
+        """How a session ended (status, reason), once its end is on record."""
+        await self._consistency.settle(who.account_id, self._progress)
+        doc = await self._reader.get(who.account_id, uuid)
+        return (doc["status"], doc["reason"]) if doc is not None else ("destroyed", None)
 
     async def _go_first(self, who: Principal, live: LiveSession, url: str) -> None:
         """The create's `initial_url`: navigated once the session is ready, as the creating key would; a
@@ -386,6 +442,9 @@ class SessionService:
             await asyncio.wait([ending.recording])  # its actions are recorded before its end
         state = await self._state_to_keep(ending)
         nid = await self.call(self._app.end_session, uuid, end, state)
+        watch = self._end_watches.pop(uuid, None)
+        if watch is not None:
+            watch.set()
         live = self.live.pop(uuid)
         if live is not None:
             live.settled.set()
@@ -467,6 +526,10 @@ class SessionService:
             raise SessionTimedOut(session_id, doc["status"], doc["reason"])
         if doc["status"] not in LIVE:
             raise SessionGone(session_id, doc["status"], doc["reason"])
+        if doc.get("socket_client") == "standard":
+            raise Conflict(
+                f"session {session_id} is driven by a standard WebSocket client: it has no browser to act on"
+            )
         raise DriverError.of(Reason.UNAVAILABLE, f"act on session {session_id}")
 
     def record_after(self, live: LiveSession, change: Callable[[Session], None]) -> None:

@@ -124,6 +124,9 @@ class Settings:
     artifact_retention_days: float = 30.0
     # Keep each session's console and network entries (GET …/console, …/network); off, both stay empty.
     page_logs: bool = True
+    # WebSocket sessions (`GET /v1/sessions/ws`) one account may hold open at once on a node; a
+    # browser one also takes a concurrency slot.
+    ws_sockets_per_account: int = 16
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -168,4 +171,5 @@ class Settings:
             public_url=(env.get("DRIFTSTACK_PUBLIC_URL") or "").rstrip("/") or None,
             artifact_retention_days=_float(env, "DRIFTSTACK_ARTIFACT_RETENTION_DAYS", 30.0),
             page_logs=_flag(env, "DRIFTSTACK_PAGE_LOGS", default=True),
+            ws_sockets_per_account=_int(env, "DRIFTSTACK_WS_SOCKETS_PER_ACCOUNT", 16),
         )

@@ -32,6 +32,15 @@ class Session(Aggregate):
         behavioral_profile: str | None
         profile_id: str | None
         node: str
+        socket_client: str | None
+
+        # v2 adds `socket_client`: the WebSocket client that drives it (standard | browser), None for
+        # a session made over REST (every v1 session was).
+        class_version = 2
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["socket_client"] = None
 
     class Provisioned(Aggregate.Event):
         """v2 adds the `engine` it runs on, its `engine_version` and what a tap is there (`tap_kind`:
@@ -105,6 +114,16 @@ class Session(Aggregate):
         byte_size: int
         duration_ms: int
 
+    class Evaluated(Aggregate.Event):
+        """A script ran in the page. The script and its value may hold anything: only their sizes."""
+
+        api_key_id: str
+        script_length: int
+        result_size: int
+        url: str
+        title: str
+        duration_ms: int
+
     class ActionFailed(Aggregate.Event):
         """v2 adds `url` and `title`: where the page is after the failure (after a failed
         navigation, the URL that failed); None when unknown (v1) or no page is left to read."""
@@ -144,8 +163,10 @@ class Session(Aggregate):
         behavioral_profile: str | None,
         profile_id: str | None,
         node: str,
+        socket_client: str | None = None,
     ) -> None:
         self.account_id = account_id
+        self.socket_client = socket_client
         self.api_key_id = api_key_id
         self.archetype = archetype
         self.purpose = purpose
@@ -317,6 +338,25 @@ class Session(Aggregate):
     @event(Captured)
     def _captured(
         self, api_key_id: str, kind: str, full_page: bool, byte_size: int, duration_ms: int
+    ) -> None:
+        pass
+
+    def record_evaluation(
+        self, api_key_id: str, script_length: int, result_size: int, url: str, title: str, duration_ms: int
+    ) -> None:
+        self.check_can_act()
+        self._evaluated(
+            api_key_id=api_key_id,
+            script_length=script_length,
+            result_size=result_size,
+            url=url,
+            title=title,
+            duration_ms=duration_ms,
+        )
+
+    @event(Evaluated)
+    def _evaluated(
+        self, api_key_id: str, script_length: int, result_size: int, url: str, title: str, duration_ms: int
     ) -> None:
         pass
 

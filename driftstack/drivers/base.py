@@ -136,6 +136,27 @@ class NavigationResult:
     http_status: int | None
 
 
+@dataclass(frozen=True)
+class RedirectHop:
+    """One redirect the main document followed: the URL that answered it, where it pointed, its status."""
+
+    url: str
+    location: str
+    status: int
+
+
+@dataclass(frozen=True)
+class Document:
+    """The main document's response of the page's last navigation, as the browser received it."""
+
+    url: str
+    status: int | None
+    headers: list[tuple[str, str]]  # as received, in order, repeated names kept (Set-Cookie)
+    redirects: list[RedirectHop]  # oldest first
+    content_type: str | None  # the MIME type, no parameters
+    body: bytes | None  # None: the engine has no body for it (a HEAD, a 204, an error page)
+
+
 # Console levels as a client filters them; engines' other names map onto these.
 CONSOLE_LEVELS = ("log", "debug", "info", "warn", "error")
 CONSOLE_MESSAGE_CAP = 4096
@@ -270,6 +291,9 @@ class Page(Protocol):
     async def press(self, key: str, *, selector: str | None, timeout_ms: int) -> None:
         """Press one key by its Playwright name, e.g. "Enter"."""
 
+    async def fill(self, selector: str, value: str, *, timeout_ms: int) -> None:
+        """Set an input's value at once (replacing what it held), as a person pasting would."""
+
     async def wait_for_selector(self, selector: str, *, timeout_ms: int) -> None: ...
 
     async def wait_for_navigation(self, *, timeout_ms: int) -> NavigationResult:
@@ -284,6 +308,13 @@ class Page(Protocol):
         (waiting at most `timeout_ms`, never failing for it): where the page really is."""
 
     async def state(self) -> PageState: ...
+
+    async def block(self, patterns: list[str]) -> None:
+        """Refuse every request of the page whose URL matches one of these globs (`*`: any run of
+        characters), documents and subresources alike, from now on."""
+
+    async def document(self) -> Document:
+        """The main document's response of the last navigation: status, headers, redirects, body."""
 
     def follow_moves(self, listener: Callable[[], None] | None) -> None:
         """Call `listener()` each time the page commits a new document, whatever moved it (an

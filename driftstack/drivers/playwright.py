@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fnmatch
 import logging
 import os
 from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urljoin
 
 from playwright.async_api import ConsoleMessage
 from playwright.async_api import Error as PlaywrightError
@@ -20,6 +22,7 @@ from driftstack.drivers.base import (
     NETWORK_REASONS,
     WAIT_UNTIL,
     ConsoleEntry,
+    Document,
     DriverError,
     DriverUnavailable,
     NavigationResult,
@@ -27,6 +30,7 @@ from driftstack.drivers.base import (
     OpenRoute,
     PageState,
     Reason,
+    RedirectHop,
     Route,
     tell,
 )
@@ -126,6 +130,7 @@ class PlaywrightPage:
         self._console_listener: Callable[[ConsoleEntry], None] | None = None
         self._network_listener: Callable[[NetworkEntry], None] | None = None
         self._answered: dict[PWRequest, tuple[int, int | None]] = {}  # status and size, until finished
+        self._document: PWResponse | None = None  # the last main-frame document's response
         # Event name → handler (the names are Playwright's; its typing knows each one only as a literal).
         self._console_events: dict[str, Any] = {"console": self._console, "pageerror": self._page_error}
         self._network_events: dict[str, Any] = {
@@ -133,6 +138,8 @@ class PlaywrightPage:
             "requestfinished": self._request_finished,
             "requestfailed": self._request_failed,
         }
+        # Navigations listens for responses already: following the main document's costs no more traffic.
+        page.on("response", self._document_arrived)
         page.on("crash", lambda _: self.mark_gone("page_crashed"))
         page.on("close", lambda _: self._on_page_closed())
 
@@ -207,6 +214,22 @@ class PlaywrightPage:
         length = response.headers.get("content-length", "")
         self._answered[response.request] = (response.status, int(length) if length.isdigit() else None)
 
+    def _document_arrived(self, response: PWResponse) -> None:
+        # The main frame's new document, whatever moved it: not a redirect on its way, nor an answer that
+        # leaves the page where it was (no content, a download).
+        request = response.request
+        try:
+            if not request.is_navigation_request() or request.frame != self._page.main_frame:
+                return
+        except PlaywrightError:  # a request of a frame already detached
+            return
+        headers = response.headers
+        if 300 <= response.status < 400 and "location" in headers:
+            return
+        if response.status in (204, 205) or headers.get("content-disposition", "").startswith("attachment"):
+            return
+        self._document = response
+
     def _request_finished(self, request: PWRequest) -> None:
         self._request_ended(request, None)
 
@@ -270,6 +293,7 @@ class PlaywrightPage:
                 Reason.INVALID_ARGUMENT, f"navigate to {url}", more=f" (wait_until: {allowed})"
             )
         error_pages = self._navigations.error_pages
+        self._document = None
         try:
             async with self._call(f"navigate to {url}", kind=NAVIGATION, timeout_ms=timeout_ms):
                 response = await self._page.goto(url, wait_until=wait_until, timeout=timeout_ms)  # type: ignore[arg-type]
@@ -330,6 +354,10 @@ class PlaywrightPage:
             else:
                 await asyncio.wait_for(self._page.keyboard.press(key), timeout_ms / 1000)
 
+    async def fill(self, selector: str, value: str, *, timeout_ms: int) -> None:
+        async with self._call(f"fill {selector!r}", kind=SELECTOR, timeout_ms=timeout_ms):
+            await self._page.fill(selector, value, timeout=timeout_ms)
+
     async def wait_for_selector(self, selector: str, *, timeout_ms: int) -> None:
         async with self._call(f"wait for {selector!r}", kind=SELECTOR, timeout_ms=timeout_ms):
             await self._page.wait_for_selector(selector, state="visible", timeout=timeout_ms)
@@ -366,6 +394,35 @@ class PlaywrightPage:
                 html=html,
                 viewport=dict(self._page.viewport_size or {}),  # type: ignore[arg-type]
                 cookies=cookies,
+            )
+
+    async def block(self, patterns: list[str]) -> None:
+        def matches(url: str) -> bool:
+            return any(fnmatch.fnmatchcase(url, pattern) for pattern in patterns)
+
+        async def refuse(route: Any) -> None:
+            await route.abort("blockedbyclient")
+
+        async with self._call("block URLs"):
+            await self._context.route(matches, refuse)
+
+    async def document(self) -> Document:
+        async with self._call("read the document"):
+            await self._navigations.landed(self._driver.default_timeout_ms / 1000, after_action=False)
+            response = self._document
+            if response is None or self._navigations.failed_url is not None:
+                url = self._navigations.address()
+                return Document(url=url, status=None, headers=[], redirects=[], content_type=None, body=None)
+            # Raw headers as the engine received them: Set-Cookie lines apart, names as sent.
+            headers = [(h["name"], h["value"]) for h in await response.headers_array()]
+            declared = next((value for name, value in headers if name.lower() == "content-type"), "")
+            return Document(
+                url=response.url,
+                status=response.status,
+                headers=headers,
+                redirects=await _redirects(response),
+                content_type=declared.split(";", 1)[0].strip().lower() or None,
+                body=await _body(response),
             )
 
     async def screenshot(self, *, full_page: bool) -> bytes:
@@ -593,6 +650,29 @@ class PlaywrightDriver:
             self._pages.clear()
             self._started = False
             self.stopping = False
+
+
+async def _redirects(response: PWResponse) -> list[RedirectHop]:
+    """The redirects that led to `response`, oldest first."""
+    hops: list[RedirectHop] = []
+    request = response.request.redirected_from
+    while request is not None:
+        answered = await request.response()
+        if answered is not None:
+            location = await answered.header_value("location") or ""
+            hops.append(
+                RedirectHop(url=request.url, location=urljoin(request.url, location), status=answered.status)
+            )
+        request = request.redirected_from
+    hops.reverse()
+    return hops
+
+
+async def _body(response: PWResponse) -> bytes | None:
+    try:
+        return await response.body()
+    except PlaywrightError:
+        return None  # the engine kept none: a 204, a HEAD, a body dropped since the page moved on
 
 
 def _proxy(route: Route) -> dict[str, str]:

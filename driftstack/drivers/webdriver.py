@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import fnmatch
 import io
 import json
 import logging
@@ -32,6 +33,7 @@ from driftstack.drivers.base import (
     DIRECTIONS,
     WAIT_UNTIL,
     ConsoleEntry,
+    Document,
     DriverError,
     DriverUnavailable,
     NavigationResult,
@@ -39,6 +41,7 @@ from driftstack.drivers.base import (
     OpenRoute,
     PageState,
     Reason,
+    RedirectHop,
     Route,
     tell,
 )
@@ -62,6 +65,7 @@ _POLL_MS = 50
 _IDLE_MS = 500
 _COMMIT_S = 2.0
 _START_S = 0.5
+_REMOTE_CANNOT = " (a remote WebDriver endpoint offers no way to do it)"
 
 # One look for an element (and whether it is shown): {element}, {missing}, {hidden} or {invalid}. Waits
 # poll it from here: a page's own timers can be held back for seconds (measured: a setTimeout loop inside
@@ -83,6 +87,41 @@ _MARKUP = (
     "return (document.doctype ? new XMLSerializer().serializeToString(document.doctype) : '')"
     " + (document.documentElement ? document.documentElement.outerHTML : '')"
 )
+
+# Playwright's fill: the value replaces the field's at once, as a paste would (an `input` event, no keys).
+# Inserting over a selection is what an edit by a person looks like to the page (a trusted `input`);
+# where WebKit inserts nothing, the value's own setter and an `input` event stand in. Kinds of input a
+# person does not type into (date, colour, range) take the value directly, with `input` and `change`.
+_FILL = """
+const [el, value] = arguments;
+const direct = ['color', 'date', 'time', 'datetime-local', 'month', 'range', 'week'];
+const typed = ['', 'email', 'number', 'password', 'search', 'tel', 'text', 'url'];
+const input = el instanceof HTMLInputElement;
+if (!input && !(el instanceof HTMLTextAreaElement) && !el.isContentEditable)
+  return {refused: 'the element is not an <input>, <textarea> or [contenteditable] element'};
+const type = input ? el.type.toLowerCase() : '';
+if (input && !direct.includes(type) && !typed.includes(type))
+  return {refused: 'an input of type ' + type + ' cannot be filled'};
+if (el.disabled || el.readOnly) return {busy: true};
+const read = () => el.isContentEditable ? el.textContent : el.value;
+const fire = (name) => el.dispatchEvent(new Event(name, {bubbles: true}));
+if (direct.includes(type)) {
+  el.focus(); el.value = value; fire('input'); fire('change');
+  return read() === value ? {filled: true} : {refused: 'the value is malformed for an input of type ' + type};
+}
+el.focus();
+if (el.isContentEditable) {
+  const range = document.createRange(); range.selectNodeContents(el);
+  const selection = getSelection(); selection.removeAllRanges(); selection.addRange(range);
+} else { el.select(); }
+if (value) document.execCommand('insertText', false, value); else document.execCommand('forwardDelete', false);
+if (read() !== value) {
+  if (el.isContentEditable) el.textContent = value;
+  else Object.getOwnPropertyDescriptor(Object.getPrototypeOf(el), 'value').set.call(el, value);
+  el.dispatchEvent(new InputEvent('input', {bubbles: true, inputType: 'insertText', data: value}));
+}
+return {filled: true};
+"""
 
 # Playwright's evaluate: an expression, or a function it calls; a promise is awaited.
 _EVALUATE = """
@@ -109,6 +148,81 @@ def _bad_port(url: str) -> bool:
         return parts.scheme in ("http", "https") and parts.port in BAD_PORTS
     except ValueError:
         return False
+
+
+# WebKit's content-blocker expressions are ASCII only and `.` in them is any ASCII character; a URL as
+# engines match it (canonical: percent-encoded, punycode host) is ASCII too, and never holds NUL.
+_URL_CHARACTERS = [chr(code) for code in range(1, 128)]
+_SPECIAL = frozenset("\\^$.|?*+()[]{}")
+_SPECIAL_IN_CLASS = frozenset("\\]^-[")
+
+
+def url_filter(glob: str) -> str | None:
+    """`glob` (fnmatch's: `*`, `?`, `[...]`, as the Playwright page matches URLs) as the `url-filter`
+    expression of a WebKit content blocker, which knows no `{n}`, no `|`, nothing but ASCII; None when
+    no URL can match it (an empty glob, or one with a character no URL holds), so it needs no rule."""
+    parts: list[str] = []
+    i = 0
+    while i < len(glob):
+        character = glob[i]
+        end = _class_end(glob, i) if character == "[" else None
+        if character == "*":
+            if not parts or parts[-1] != ".*":
+                parts.append(".*")
+        elif character == "?":
+            parts.append(".")
+        elif end is not None:
+            # fnmatch's own reading of the class (`!`, ranges, a leading `]`), taken character by character.
+            token = glob[i : end + 1]
+            members = [c for c in _URL_CHARACTERS if fnmatch.fnmatchcase(c, token)]
+            if not members:
+                return None
+            parts.append(_character_class(members))
+            i = end
+        elif character in _URL_CHARACTERS:
+            parts.append("\\" + character if character in _SPECIAL else character)
+        else:
+            return None
+        i += 1
+    return "^" + "".join(parts) + "$" if parts else None
+
+
+def _class_end(glob: str, start: int) -> int | None:
+    """Where the class opened at `start` closes, as fnmatch reads it; None: the `[` is a character."""
+    j = start + 1
+    if j < len(glob) and glob[j] == "!":
+        j += 1
+    if j < len(glob) and glob[j] == "]":
+        j += 1
+    end = glob.find("]", j)
+    return end if end >= 0 else None
+
+
+def _character_class(members: list[str]) -> str:
+    """`[...]` of exactly these characters, runs of three or more as ranges."""
+
+    def one(c: str) -> str:
+        return "\\" + c if c in _SPECIAL_IN_CLASS else c
+
+    runs: list[list[str]] = []
+    for c in members:
+        if runs and ord(c) == ord(runs[-1][-1]) + 1:
+            runs[-1].append(c)
+        else:
+            runs.append([c])
+    inside = "".join(
+        one(run[0]) + "-" + one(run[-1]) if len(run) > 2 else "".join(map(one, run)) for run in runs
+    )
+    return "[" + inside + "]"
+
+
+def blocking_rules(patterns: list[str]) -> list[dict[str, Any]]:
+    """A WebKit content blocker refusing every load, document or subresource, whose URL matches a glob."""
+    filters = dict.fromkeys(f for f in map(url_filter, patterns) if f is not None)
+    return [
+        {"trigger": {"url-filter": f, "url-filter-is-case-sensitive": True}, "action": {"type": "block"}}
+        for f in filters
+    ]
 
 
 def persona(archetype: Archetype, width: int, height: int) -> dict[str, Any]:
@@ -541,6 +655,24 @@ class WebDriverPage:
             ),
         )
 
+    async def fill(self, selector: str, value: str, *, timeout_ms: int) -> None:
+        doing = f"fill {selector!r}"
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout_ms / 1000
+        while True:
+            left = max(1, round((deadline - loop.time()) * 1000))
+            element = await self._element(selector, doing, left)
+            answer = await self._run(doing, self._session.execute(_FILL, element, value)) or {}
+            if "refused" in answer:
+                raise DriverError.of(Reason.ACTION_FAILED, doing, engine_message=str(answer["refused"]))
+            if "busy" not in answer:
+                return
+            if loop.time() >= deadline:  # disabled or read-only all along
+                raise DriverError.of(
+                    Reason.ELEMENT_NOT_ACTIONABLE, doing, more=f" (waited {timeout_ms:g} ms)"
+                )
+            await asyncio.sleep(_POLL_MS / 1000)
+
     async def wait_for_selector(self, selector: str, *, timeout_ms: int) -> None:
         await self._element(selector, f"wait for {selector!r}", timeout_ms)
 
@@ -574,6 +706,51 @@ class WebDriverPage:
             cookies=[_playwright_cookie(c) for c in cookies],
         )
 
+    async def document(self) -> Document:
+        """The shell's record of the committed main document.
+
+        Its headers are what WebKitGTK hands the shell: no Set-Cookie, repeated names joined in one line,
+        WebKit's order (see `MainDocument` in the shell). A remote endpoint has no shell: unsupported.
+        """
+        doing = "read the document"
+        self._check_alive(doing)
+        if self._side is None:
+            raise DriverError.of(Reason.UNSUPPORTED, doing, more=_REMOTE_CANNOT)
+        await self._navigations_land(self._driver.default_timeout_ms / 1000)
+        if self._failed is not None:
+            # WebKit's error page shows: the load that failed had no response.
+            return Document(
+                url=self._failed[0], status=None, headers=[], redirects=[], content_type=None, body=None
+            )
+        answer = await self._ask_shell(doing, "document")
+        body = answer.get("body")
+        content_type = answer.get("content_type")
+        return Document(
+            url=str(answer.get("url") or ""),
+            status=answer.get("status"),
+            headers=[(str(name), str(value)) for name, value in answer.get("headers") or []],
+            redirects=[
+                RedirectHop(url=str(hop["url"]), location=str(hop["location"]), status=int(hop["status"]))
+                for hop in answer.get("redirects") or []
+            ],
+            content_type=str(content_type).split(";", 1)[0].strip().lower() if content_type else None,
+            body=base64.b64decode(body) if body is not None else None,
+        )
+
+    async def block(self, patterns: list[str]) -> None:
+        """A content blocker in the shell, in force for every page of the session once this returns.
+
+        A blocked document fails to load as WebKit's sentence for it says. A remote endpoint has no
+        shell: unsupported.
+        """
+        doing = "block URLs"
+        self._check_alive(doing)
+        if self._side is None:
+            raise DriverError.of(Reason.UNSUPPORTED, doing, more=_REMOTE_CANNOT)
+        rules = blocking_rules(patterns)
+        if rules:  # none: no URL can match what was given
+            await self._ask_shell(doing, "block", rules=rules)
+
     async def screenshot(self, *, full_page: bool) -> bytes:
         if full_page:
             return await self._through_shell("take a full-page screenshot", "full_screenshot", "page.png")
@@ -584,25 +761,31 @@ class WebDriverPage:
         return await self._through_shell("print a PDF", "pdf", "page.pdf")
 
     async def _through_shell(self, doing: str, op: str, name: str) -> bytes:
+        """What the shell wrote to a file of the session's directory for `op`."""
         self._check_alive(doing)
-        if self._side is None or self._directory is None:
-            raise DriverError.of(
-                Reason.UNSUPPORTED, doing, more=" (a remote WebDriver endpoint offers no way to do it)"
-            )
+        if self._directory is None:
+            raise DriverError.of(Reason.UNSUPPORTED, doing, more=_REMOTE_CANNOT)
         path = self._directory / name
         path.unlink(missing_ok=True)
+        await self._ask_shell(doing, op, path=str(path))
+        data = await asyncio.to_thread(path.read_bytes)
+        path.unlink(missing_ok=True)
+        return data
+
+    async def _ask_shell(self, doing: str, op: str, **arguments: Any) -> dict[str, Any]:
+        """The shell's answer to `op`; only a local browser has a shell to ask."""
+        self._check_alive(doing)
+        if self._side is None:
+            raise DriverError.of(Reason.UNSUPPORTED, doing, more=_REMOTE_CANNOT)
         try:
-            answer = await self._side.request(op, path=str(path), timeout_s=_SIDE_CHANNEL_S)
+            answer = await self._side.request(op, timeout_s=_SIDE_CHANNEL_S, **arguments)
         except (ConnectionError, TimeoutError) as exc:
             self._check_alive(doing)
             raise DriverError.of(Reason.ACTION_FAILED, doing, engine_message=engine_line(str(exc))) from exc
         if not answer.get("ok"):
-            raise DriverError.of(
-                Reason.ACTION_FAILED, doing, engine_message=engine_line(str(answer.get("error")))
-            )
-        data = await asyncio.to_thread(path.read_bytes)
-        path.unlink(missing_ok=True)
-        return data
+            reason = Reason.INVALID_ARGUMENT if answer.get("invalid") else Reason.ACTION_FAILED
+            raise DriverError.of(reason, doing, engine_message=engine_line(str(answer.get("error"))))
+        return answer
 
     async def dom_snapshot(self) -> str:
         return await self._markup("take a DOM snapshot")

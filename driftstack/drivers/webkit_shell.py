@@ -8,20 +8,26 @@ in the environment WebKitWebDriver passes on.
 W3C WebDriver on WebKitGTK lacks console entries, the network log, PDF and full-page screenshots;
 the shell gives them over a side channel: a Unix socket the driver listens on (`--side-channel`).
 One JSON object per line. The shell sends `{"event": "console" | "network", ...}` as they happen and
-answers the driver's `{"id": n, "op": "pdf" | "full_screenshot" | "quit", ...}` with
-`{"id": n, "ok": true | false, ...}`.
+answers the driver's `{"id": n, "op": "pdf" | "full_screenshot" | "document" | "block" | "quit", ...}`
+with `{"id": n, "ok": true | false, ...}` (`"invalid": true` beside a refusal: the request's arguments
+were at fault).
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
 import contextlib
 import json
 import os
+import shutil
 import socket
 import sys
+import tempfile
 import threading
+from collections.abc import Callable
 from typing import Any
+from urllib.parse import urljoin
 
 import gi
 
@@ -98,6 +104,80 @@ document.addEventListener(%(channel)s, e => {
 """
 
 
+class MainDocument:
+    """A view's main document: the redirects of the load in flight, then what its response said at commit.
+
+    WebKit keeps no redirect chain: the main resource's `sent-request` tells each redirect as it is
+    followed, so the hops are gathered while the load runs and kept with the response that ends it.
+    """
+
+    def __init__(self) -> None:
+        self.loading: WebKit2.WebResource | None = None
+        self.hops: list[dict[str, Any]] = []
+        self.resource: WebKit2.WebResource | None = None  # the committed document's, for its body
+        self.answer: dict[str, Any] | None = None  # the committed response, as the driver gets it
+        self._finished = False  # the committed resource has all its bytes (or failed)
+        self._waiting: list[Callable[[WebKit2.WebResource | None], None]] = []
+
+    def started(self, resource: WebKit2.WebResource) -> None:
+        hops: list[dict[str, Any]] = []
+        self.loading, self.hops = resource, hops
+        resource.connect("sent-request", lambda _res, _request, redirected: _hop(hops, redirected))
+
+    def committed(self, view: WebKit2.WebView) -> int | None:
+        """Keeps what the response that committed said; its HTTP status (None without one)."""
+        waiting, self._waiting = self._waiting, []
+        for then in waiting:
+            then(None)  # replaced before all its bytes came: they are gone with it
+        resource = view.get_main_resource()
+        response = resource.get_response() if resource is not None else None
+        hops = self.hops if resource is not None and resource == self.loading else []
+        self.resource, self._finished = resource, False
+        if resource is not None:
+            resource.connect("finished", lambda _res: self._finish(resource))
+            resource.connect("failed", lambda _res, _error: self._finish(resource))
+        # What WebKitGTK 2.50 keeps of the headers (measured): no Set-Cookie line (its network process
+        # takes them out before the UI process sees the response), a repeated name as one line of its
+        # values joined with ", ", and its own order rather than the server's.
+        headers: list[list[str]] = []
+        if response is not None and response.get_http_headers() is not None:
+            response.get_http_headers().foreach(lambda name, value, *_: headers.append([name, value]), None)
+        self.answer = {
+            "url": (response.get_uri() if response is not None else None) or view.get_uri(),
+            "status": (response.get_status_code() if response is not None else None) or None,
+            "headers": headers,
+            "redirects": hops,
+            "content_type": (response.get_mime_type() if response is not None else None) or None,
+        }
+        return self.answer["status"]
+
+    def when_finished(self, then: Callable[[WebKit2.WebResource | None], None]) -> None:
+        """Calls `then(resource)` once the committed document has all its bytes (None: it has none)."""
+        if self.resource is None or self._finished:
+            then(self.resource)
+        else:
+            self._waiting.append(then)
+
+    def _finish(self, resource: WebKit2.WebResource) -> None:
+        if resource != self.resource:
+            return
+        self._finished = True
+        waiting, self._waiting = self._waiting, []
+        for then in waiting:
+            then(resource)
+
+
+def _hop(hops: list[dict[str, Any]], redirected: WebKit2.URIResponse | None) -> None:
+    if redirected is None:
+        return  # the request sent first, not a redirect
+    url = redirected.get_uri()
+    headers = redirected.get_http_headers()
+    location = headers.get_one("Location") if headers is not None else None
+    hops.append(
+        {"url": url, "location": urljoin(url, location or ""), "status": redirected.get_status_code()}
+    )
+
+
 class SideChannel:
     """The line-per-message socket to the driver: events out, requests in (dispatched on GTK's loop)."""
 
@@ -132,6 +212,7 @@ class Shell:
     def __init__(self, options: argparse.Namespace) -> None:
         self.options = options
         self.views: list[WebKit2.WebView] = []
+        self.documents: dict[WebKit2.WebView, MainDocument] = {}
         self.windows: list[Gtk.Window] = []
         self.channel = SideChannel(options.side_channel, self.handle)
         if options.data_dir:
@@ -160,6 +241,8 @@ class Shell:
         self.settings.set_enable_developer_extras(False)
         self.settings.set_enable_webrtc(False)
         self.content = self._content_manager()
+        self._filters: str | None = None  # the directory compiled content filters are kept in
+        self._filter_count = 0
 
     def _add_cookies(self, path: str) -> None:
         """Cookies of a state another engine wrote (Playwright's shape): the part of it WebKit can take."""
@@ -230,6 +313,7 @@ class Shell:
         window.add(view)
         window.show_all()
         self.views.append(view)
+        self.documents[view] = MainDocument()
         self.windows.append(window)
         return view
 
@@ -249,10 +333,8 @@ class Shell:
         if load_event == WebKit2.LoadEvent.STARTED:
             self.channel.send({"event": "started", "url": view.get_uri()})
         elif load_event == WebKit2.LoadEvent.COMMITTED:
-            resource = view.get_main_resource()
-            response = resource.get_response() if resource is not None else None
-            status = response.get_status_code() if response is not None else None
-            self.channel.send({"event": "committed", "url": view.get_uri(), "status": status or None})
+            status = self.documents[view].committed(view)
+            self.channel.send({"event": "committed", "url": view.get_uri(), "status": status})
         elif load_event == WebKit2.LoadEvent.FINISHED:
             self.channel.send({"event": "loaded", "url": view.get_uri()})
 
@@ -267,6 +349,8 @@ class Shell:
         method = request.get_http_method() or "GET"
         started = GLib.get_monotonic_time()
         main = resource == view.get_main_resource()
+        if main:
+            self.documents[view].started(resource)
 
         def report(res: WebKit2.WebResource, failure: str | None) -> None:
             response = res.get_response() if failure is None else None
@@ -303,6 +387,10 @@ class Shell:
                 self.channel.send({"id": ident, "ok": True})
             elif op == "full_screenshot":
                 self._full_screenshot(ident, request["path"])
+            elif op == "document":
+                self._document(ident)
+            elif op == "block":
+                self._block(ident, request["rules"])
             elif op == "quit":
                 for window in self.windows:
                     window.destroy()
@@ -325,11 +413,43 @@ class Shell:
         """
 
         def done() -> bool:
+            if self._filters is not None:
+                shutil.rmtree(self._filters, ignore_errors=True)
             self.channel.send({"id": ident, "ok": True})
             Gtk.main_quit()
             return False
 
         GLib.timeout_add(STORAGE_GRACE_MS if keep else 0, done)
+
+    def _block(self, ident: Any, rules: list[dict[str, Any]]) -> None:
+        """Adds a content blocker of `rules` (WebKit's content-blocker JSON) to every page's content
+        manager, answering once it is added: the loads that follow are matched against it."""
+        if self._filters is None:
+            # Compiled filters are a cache of the session's, not part of its profile: never in the data
+            # directory a state is packed from.
+            base = self.options.cache_dir or (
+                os.path.join(self.options.data_dir, ".cache") if self.options.data_dir else None
+            )
+            if base is not None:
+                os.makedirs(base, exist_ok=True)
+            self._filters = tempfile.mkdtemp(prefix="content-filters-", dir=base)
+        self._filter_count += 1
+        store = WebKit2.UserContentFilterStore.new(self._filters)
+
+        def saved(store: WebKit2.UserContentFilterStore, result: Any) -> None:
+            try:
+                content_filter = store.save_finish(result)
+            except GLib.Error as e:
+                invalid = e.matches(
+                    WebKit2.user_content_filter_error_quark(), WebKit2.UserContentFilterError.INVALID_SOURCE
+                )
+                self.channel.send({"id": ident, "ok": False, "error": e.message, "invalid": invalid})
+                return
+            self.content.add_filter(content_filter)
+            self.channel.send({"id": ident, "ok": True})
+
+        source = GLib.Bytes.new(json.dumps(rules).encode())
+        store.save(f"driftstack-block-{self._filter_count}", source, None, saved)
 
     def _view(self) -> WebKit2.WebView:
         if not self.views:
@@ -361,6 +481,33 @@ class Shell:
         self._view().get_snapshot(
             WebKit2.SnapshotRegion.FULL_DOCUMENT, WebKit2.SnapshotOptions.NONE, None, done
         )
+
+    def _document(self, ident: Any) -> None:
+        """The committed main document's response, and its body (base64) once all of it has arrived."""
+        view = self._view()
+        document = self.documents[view]
+        answer = dict(document.answer or {"url": view.get_uri() or "about:blank", "status": None})
+
+        def send(body: bytes | None) -> None:
+            encoded = base64.b64encode(body).decode() if body is not None else None
+            self.channel.send({"id": ident, "ok": True, **answer, "body": encoded})
+
+        def read(resource: WebKit2.WebResource, result: Any) -> None:
+            try:
+                send(bytes(resource.get_data_finish(result)))
+            except Exception:  # noqa: BLE001  (WebKit has no body for it: the answer says so)
+                send(None)
+
+        def finished(resource: WebKit2.WebResource | None) -> None:
+            if resource is None:
+                send(None)
+            else:
+                resource.get_data(None, read)
+
+        if answer.get("status") is None:
+            send(None)  # no response (about:blank, an error page): no body to speak of
+        else:
+            document.when_finished(finished)
 
 
 def main() -> None:

@@ -83,6 +83,26 @@ def _session_paths() -> dict[str, Any]:
                 problems=("validation-failed",),
             ),
         },
+        "/v1/sessions/ws": {
+            "get": operation(
+                "openSessionSocket",
+                "Drive a session over a WebSocket",
+                "Upgrades to a WebSocket that drives one session with the JSON frames of seed 004: an `open` "
+                "frame (`client`: `standard` HTTP fetches or a real `browser` session), then `goto`, `click`, "
+                "`fill`, `content`, `evaluate`, `screenshot`, `close`, each answered in order, and `error` / "
+                "`fatal` frames. The frames, their schemas and the error codes are in the AsyncAPI document "
+                "(`GET /v1/asyncapi.json`). `X-Tenant-Id` names the account to act on, like "
+                "`X-Driftstack-Account`. Without a valid key the upgrade is refused before any frame; a "
+                "request that does not ask for the upgrade answers 426.",
+                tag="sessions",
+                scope="write",
+                ok={
+                    "101": {"description": "Switching Protocols: the socket is open; send the `open` frame."}
+                },
+                problems=("upgrade-required",),
+                extra_parameters=("TenantId",),
+            ),
+        },
         "/v1/sessions/{session_id}": {
             "parameters": list(session_id),
             "get": operation(
@@ -622,6 +642,17 @@ def _other_paths() -> dict[str, Any]:
                 tag="meta",
                 scope=None,
                 ok=json_answer("OpenApiDocument", "The document."),
+            ),
+        },
+        "/v1/asyncapi.json": {
+            "get": operation(
+                "getAsyncApiDocument",
+                "The WebSocket protocol's document",
+                "The AsyncAPI 3.0 document of `GET /v1/sessions/ws`: every frame, its schema and the error "
+                "codes (no key needed).",
+                tag="meta",
+                scope=None,
+                ok=json_answer("AsyncApiDocument", "The document."),
             ),
         },
     }

@@ -8,7 +8,7 @@ from pydantic import TypeAdapter
 
 from ..actions import DOM_SNAPSHOT_CAP, PDF_CAP, SCREENSHOT_CAP
 from ..domain.api_key import KEY_PREFIX, SCOPES
-from .context import ACCOUNT_HEADER
+from .context import ACCOUNT_HEADER, TENANT_HEADER
 from .openapi_shapes import ANSWERS, BODIES, problem_name, schemas
 from .problems import CONCURRENCY_RETRY_AFTER_S, PROBLEM_BASE, TYPES
 from .shapes.base import SAFE_TEXT, documented
@@ -110,6 +110,12 @@ PROBLEMS: dict[str, tuple[str, str, dict[str, Any]]] = {
         "not a public address; the operator opens it with DRIFTSTACK_EGRESS_ALLOW=169.254.169.254:80 (or "
         "DRIFTSTACK_EGRESS_ALLOW_PRIVATE=1)",
         {"host": "169.254.169.254", "port": 80, "setting": "DRIFTSTACK_EGRESS_ALLOW"},
+    ),
+    "upgrade-required": (
+        "The route upgrades to a WebSocket, and the request did not ask for one (`Connection: Upgrade`, "
+        "`Upgrade: websocket`, `Sec-WebSocket-Key`, `Sec-WebSocket-Version: 13`).",
+        "this route upgrades to a WebSocket: connect with a WebSocket client",
+        {},
     ),
     "link-refused": (
         "An artifact's download link was altered (its signature does not match) or has expired; read the "
@@ -235,6 +241,14 @@ def components() -> dict[str, Any]:
                 "description": "Act on a team owner's account that the key's account is a member of "
                 "(members read and write the owner's sessions and read its profiles; only admin members "
                 "write its profiles). Not a member: 403.",
+                "schema": public_id("acc", "The owner's account id."),
+            },
+            "TenantId": {
+                "name": TENANT_HEADER,
+                "in": "header",
+                "required": False,
+                "description": f"The WebSocket's name for `{ACCOUNT_HEADER}` (seed 004's examples send it); it "
+                "wins where both are sent.",
                 "schema": public_id("acc", "The owner's account id."),
             },
             "RequestId": {

@@ -41,11 +41,12 @@ def operation(
     body: Any = None,
     body_required: bool = True,
     links: dict[str, Any] | None = None,
+    extra_parameters: tuple[str, ...] = (),
 ) -> Operation:
     """One operation: its scope (or none), query, body, answer, links and every problem it can give.
     Any query parameter not declared answers 400, so an operation with a query can answer 400."""
     op: Operation = {"operationId": operation_id, "summary": summary, "tags": [tag]}
-    params = [*query_parameters(query), param("RequestId")]
+    params = [*query_parameters(query), param("RequestId"), *(param(name) for name in extra_parameters)]
     problems = ("validation-failed", *problems)
     if scope is None:
         op["security"] = []

@@ -87,6 +87,7 @@ ANSWERS: dict[str, Any] = {
     "ApiKeyPage": api_keys.ApiKeyPage,
     "Liveness": account_answers.Liveness,
     "OpenApiDocument": account_answers.OpenApiDocument,
+    "AsyncApiDocument": account_answers.AsyncApiDocument,
     "Problem": problem_answers.AnyProblem,
     **{f"{problem_answers.component_name(slug)}Problem": m for slug, m in problem_answers.PROBLEMS.items()},
 }

@@ -46,6 +46,7 @@ TYPES: dict[str, tuple[int, str]] = {
     "session-destroyed": (410, "Session destroyed"),
     "payload-too-large": (413, "Payload too large"),
     "unsupported-media-type": (415, "Unsupported media type"),
+    "upgrade-required": (426, "Upgrade required"),
     "validation-failed": (400, "Validation failed"),
     "concurrency-limit": (429, "Concurrency limit"),
     "tier-limit": (429, "Tier limit"),
@@ -77,9 +78,20 @@ def problem(
     return web.Response(status=status, text=json.dumps(body), content_type=CONTENT_TYPE, headers=headers)
 
 
+class UpgradeRequired(Exception):
+    """A plain request to a route that only upgrades to a WebSocket."""
+
+
 def from_exception(error: Exception, instance: str) -> web.Response | None:
     """The problem for a known error type, or None for a bug."""
     match error:
+        case UpgradeRequired():
+            return problem(
+                "upgrade-required",
+                "this route upgrades to a WebSocket: connect with a WebSocket client",
+                instance=instance,
+                headers={"Upgrade": "websocket", "Connection": "Upgrade"},
+            )
         case Unauthorized():
             return problem(
                 "unauthorized",

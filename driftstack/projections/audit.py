@@ -33,6 +33,7 @@ ACTIONS: dict[type[Any], str] = {
     Session.Waited: "session.waited",
     Session.StateRead: "session.state_read",
     Session.Captured: "session.captured",
+    Session.Evaluated: "session.evaluated",
     Session.ActionFailed: "session.action_failed",
     Session.Destroyed: "session.destroyed",
     Session.Errored: "session.errored",

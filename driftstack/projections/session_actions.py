@@ -85,6 +85,12 @@ def _(event: Session.Captured) -> Action:
 
 
 @action_of.register
+def _(event: Session.Evaluated) -> Action:
+    details = {"script_length": event.script_length, "result_size": event.result_size}
+    return Action("evaluate", True, details, event.duration_ms)
+
+
+@action_of.register
 def _(event: Session.ActionFailed) -> Action:
     error = {"reason": event.reason, "message": event.error}
     return Action(event.action, False, dict(event.details), event.duration_ms, error)

@@ -37,6 +37,7 @@ def new_session_document(
     behavioral_profile: str | None,
     profile_id: str | None,
     created_at: datetime,
+    socket_client: str | None = None,
     **_: Any,
 ) -> dict[str, Any]:
     """The session resource as it stands when created; events patch it from there."""
@@ -52,6 +53,7 @@ def new_session_document(
         "metadata": metadata,
         "behavioral_profile": behavioral_profile,
         "profile_id": profile_id,
+        "socket_client": socket_client,
         "reason": None,
         "engine": None,
         "engine_version": None,
@@ -154,6 +156,11 @@ def _(event: Session.Interacted | Session.Waited) -> SessionPatch:
 
 @patch_for.register
 def _(event: Session.StateRead) -> SessionPatch:
+    return SessionPatch(state=True, actions=1, fields=_location(event.url, event.title))
+
+
+@patch_for.register
+def _(event: Session.Evaluated) -> SessionPatch:
     return SessionPatch(state=True, actions=1, fields=_location(event.url, event.title))
 
 

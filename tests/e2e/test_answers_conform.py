@@ -155,6 +155,8 @@ async def problems(driftstack: Harness, api: Recording, answers: list[tuple[str,
     await capped.post("/v1/profiles", {"name": "first"})
     assert (await capped.post("/v1/profiles", {"name": "second"}))[0] == 429  # tier-limit
     await recording(driftstack.api(None), answers).get("/v1/openapi.json")
+    await recording(driftstack.api(None), answers).get("/v1/asyncapi.json")
+    assert (await api.get("/v1/sessions/ws"))[0] == 426  # a plain GET to the WebSocket's route
     await api.get("/healthz")
     await api.get("/livez")
     await api.get("/v1/account/me")
@@ -204,9 +206,10 @@ async def test_every_answer_matches_the_documented_schema_of_its_operation_and_s
             (method.upper(), template, status) in seen for status in op["responses"] if status < "300"
         )
     ]
-    assert unanswered == []
+    # The WebSocket's success is its upgrade (101), which the socket tests prove.
+    assert unanswered == [("GET", "/v1/sessions/ws")]
     statuses = {status for _, _, status in seen}
-    assert {"400", "401", "403", "404", "409", "410", "413", "429", "502"} <= statuses
+    assert {"400", "401", "403", "404", "409", "410", "413", "426", "429", "502"} <= statuses
 
     # What Driftstack sent to the receiver matches what the document says each webhook carries.
     for received in receiver.received:

@@ -72,7 +72,8 @@ async def test_each_operation_needs_exactly_the_scope_it_documents(
     public = {key for key, op in operations(document).items() if op["security"] == []}
     # An artifact's content needs no key: its signed link is the grant (without one: 400, never 401).
     content = ("GET", "/v1/artifacts/{artifact_id}/content")
-    assert public == {("GET", "/healthz"), ("GET", "/livez"), ("GET", "/v1/openapi.json"), content}
+    documents = {("GET", "/v1/openapi.json"), ("GET", "/v1/asyncapi.json")}
+    assert public == {("GET", "/healthz"), ("GET", "/livez"), *documents, content}
     for (method, template), op in operations(document).items():
         path = on_missing(template)
         if (method, template) in public:

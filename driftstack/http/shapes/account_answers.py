@@ -121,3 +121,7 @@ class Liveness(Response):
 
 
 OpenApiDocument = Annotated[dict[str, Any], Field(description="This OpenAPI 3.1 document.")]
+AsyncApiDocument = Annotated[
+    dict[str, Any],
+    Field(description="The AsyncAPI 3.0 document of the WebSocket protocol (`/v1/sessions/ws`)."),
+]

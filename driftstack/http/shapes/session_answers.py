@@ -69,8 +69,14 @@ class Session(Response):
     profile_id: id_of("prof", "The profile it runs on.") | None = Field(  # type: ignore[valid-type]
         description="The profile it runs on, if any."
     )
+    socket_client: Literal["standard", "browser"] | None = Field(
+        description="The WebSocket client that drives it (`GET /v1/sessions/ws`): `browser` (a real browser, "
+        "like any session) or `standard` (HTTP fetches, no browser: it takes no concurrency slot, and the "
+        "REST actions answer 409); null for a session made over REST."
+    )
     reason: str | None = Field(
         description="Why it ended, once `destroyed` or `errored`: e.g. `client_request`, `idle_timeout`, "
+        "`socket_closed` (its WebSocket dropped), "
         "`provisioning_failed`, `provisioning_timeout`, `browser_crashed`, `service_stopped`, "
         "`service_restarted`, `profile_busy` (its profile stayed held by another session too long), "
         "`profile_deleted`."

@@ -1,0 +1,202 @@
+"""The WebSocket's `standard` client (seed 004): HTTP fetches through the egress with its own cookie jar,
+redirects, retries, timeout, `goto` fields and middleware; every frame's action on record."""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+import pytest
+
+from ..conftest import Harness, StartDriftstack
+from .socket_client import Site, connect, opened
+
+
+@pytest.fixture
+async def pages(aiohttp_server: Any) -> tuple[Site, str]:
+    site = Site()
+    server = await aiohttp_server(site.app(), host="127.0.0.1")
+    return site, f"http://127.0.0.1:{server.port}"
+
+
+@pytest.fixture
+async def service(start_driftstack: StartDriftstack, site: str, pages: tuple[Site, str]) -> Harness:
+    """Driftstack whose egress opens the test pages and the socket site (the rest of loopback stays refused)."""
+    return await start_driftstack(
+        egress_allow=(site.removeprefix("http://"), pages[1].removeprefix("http://"))
+    )
+
+
+def decoded(frame: dict[str, Any]) -> Any:
+    return json.loads(base64.b64decode(frame["body"]))
+
+
+async def test_goto_follows_redirects_records_each_hop_and_keeps_the_cookies(
+    service: Harness, pages: tuple[Site, str]
+) -> None:
+    _, base = pages
+    api = await service.client()
+    socket, hello = await opened(service, api.key or "")
+    assert hello["client"] == "standard" and hello["id"] == f"ses_{hello['session_id']}"
+
+    landed = await socket.ask({"action": "goto", "url": f"{base}/moved"})
+    assert landed["action"] == "goto"
+    assert landed["url"] == f"{base}/landing" and landed["status_code"] == 200
+    assert landed["redirects"] == [
+        {"url": f"{base}/moved", "location": f"{base}/moved-again", "side": "server", "type": "permanent"},
+        {"url": f"{base}/moved-again", "location": f"{base}/landing", "side": "server", "type": "temporary"},
+    ]
+    assert ["X-Landed", "yes"] in landed["headers"]
+    assert landed["content_type"] == "text/html"
+    assert b"landed" in base64.b64decode(landed["body"])
+    [cookie] = landed["cookies"]
+    assert (cookie["name"], cookie["value"], cookie["http_only"], cookie["same_site"]) == (
+        "visit",
+        "1",
+        True,
+        "Lax",
+    )
+
+    # The jar sends it back, beside the frame's own cookies, headers, agent and referrer.
+    echo = await socket.ask(
+        {
+            "action": "goto",
+            "url": f"{base}/echo",
+            "method": "POST",
+            "body": base64.b64encode(b"hello").decode(),
+            "headers": [["X-Mine", "1"]],
+            "cookies": [{"name": "extra", "value": "2"}],
+            "user_agent": "firefox",
+            "referrer": "https://example.com/from",
+        }
+    )
+    seen = decoded(echo)
+    assert seen["method"] == "POST" and seen["body"] == "hello"
+    assert seen["cookies"] == {"visit": "1", "extra": "2"}
+    assert seen["headers"]["X-Mine"] == "1"
+    assert "Firefox/" in seen["headers"]["User-Agent"]
+    assert seen["headers"]["Referer"] == "https://example.com/from"
+
+    content = await socket.ask({"action": "content"})
+    assert json.loads(base64.b64decode(content["content"])) == seen
+
+    assert await socket.ask({"action": "close"}) == {"action": "closed"}
+    assert await socket.closed() is not None
+
+    status, session, _ = await api.get(f"/v1/sessions/{hello['id']}")
+    assert status == 200, session
+    assert (session["status"], session["reason"], session["socket_client"]) == (
+        "destroyed",
+        "client_request",
+        "standard",
+    )
+    status, actions, _ = await api.get(f"/v1/sessions/{hello['id']}/actions")
+    assert [(a["type"], a["success"]) for a in actions["data"]] == [
+        ("navigate", True),
+        ("navigate", True),
+        ("state", True),
+    ]
+    assert actions["data"][0]["details"]["http_status"] == 200
+
+
+async def test_the_inndx_agent_is_the_default_and_middleware_sets_and_removes_headers(
+    service: Harness, pages: tuple[Site, str]
+) -> None:
+    _, base = pages
+    api = await service.client()
+    middleware = [
+        {"kind": "set_header", "name": "X-Team", "value": "blue"},
+        {"kind": "remove_header", "name": "Accept-Encoding"},
+    ]
+    socket, _ = await opened(service, api.key or "", middleware=middleware)
+    seen = decoded(await socket.ask({"action": "goto", "url": f"{base}/echo"}))
+    assert "inndx/" in seen["headers"]["User-Agent"]
+    assert seen["headers"]["X-Team"] == "blue"
+    assert "Accept-Encoding" not in seen["headers"]
+    await socket.close()
+
+
+async def test_retries_ride_out_503s_and_give_up_past_max_retries(
+    service: Harness, pages: tuple[Site, str]
+) -> None:
+    site, base = pages
+    api = await service.client()
+    socket, _ = await opened(service, api.key or "", max_retries=2)
+    served = await socket.ask({"action": "goto", "url": f"{base}/flaky?key=a&fail=2"})
+    assert served["status_code"] == 200 and site.hits["a"] == 3
+    # Past the retries the last answer is the answer: a 503 is a response, not an error.
+    gave_up = await socket.ask({"action": "goto", "url": f"{base}/flaky?key=b&fail=5"})
+    assert gave_up["status_code"] == 503 and site.hits["b"] == 3
+    await socket.close()
+
+
+async def test_response_middleware_and_blocked_urls_answer_error_frames_and_the_socket_stays_usable(
+    service: Harness, pages: tuple[Site, str]
+) -> None:
+    _, base = pages
+    api = await service.client()
+    middleware = [
+        {"kind": "require_status", "min": 200, "max": 299},
+        {"kind": "block_urls", "pattern": "*/moved-again"},
+    ]
+    socket, _ = await opened(service, api.key or "", middleware=middleware)
+    refused = await socket.ask({"action": "goto", "url": f"{base}/status/404"})
+    assert (refused["type"], refused["code"]) == ("error", 417)
+    blocked = await socket.ask({"action": "goto", "url": f"{base}/moved"})
+    assert (blocked["type"], blocked["code"]) == ("error", 403)
+    assert "moved-again" in blocked["message"]
+    fine = await socket.ask({"action": "goto", "url": f"{base}/landing"})
+    assert fine["status_code"] == 200
+    await socket.close()
+
+
+async def test_too_many_redirects_and_the_timeout_are_error_frames(
+    service: Harness, pages: tuple[Site, str]
+) -> None:
+    _, base = pages
+    api = await service.client()
+    socket, _ = await opened(service, api.key or "", max_redirects=1)
+    too_many = await socket.ask({"action": "goto", "url": f"{base}/moved"})
+    assert (too_many["type"], too_many["code"]) == ("error", 502)
+    assert "redirect" in too_many["message"]
+    await socket.close()
+
+
+async def test_a_private_address_is_refused_by_the_egress(service: Harness) -> None:
+    api = await service.client()
+    socket, _ = await opened(service, api.key or "")
+    refused = await socket.ask({"action": "goto", "url": "http://127.0.0.1:9/"})
+    assert (refused["type"], refused["code"]) == ("error", 403), refused
+    await socket.close()
+
+
+async def test_the_standard_client_has_no_page_to_click(service: Harness, pages: tuple[Site, str]) -> None:
+    api = await service.client()
+    socket, hello = await opened(service, api.key or "")
+    for frame in (
+        {"action": "click", "selector": "#a"},
+        {"action": "fill", "selector": "#a", "value": "x"},
+        {"action": "evaluate", "script": "1"},
+        {"action": "screenshot"},
+    ):
+        answer = await socket.ask(frame)
+        assert (answer["type"], answer["code"]) == ("error", 501), answer
+    # Its session takes no concurrency slot and has no browser for REST to drive.
+    status, problem, _ = await api.post(
+        f"/v1/sessions/{hello['id']}/navigate", {"url": "https://example.com"}
+    )
+    assert status == 409, problem
+    await socket.close()
+
+
+async def test_a_dropped_socket_ends_its_session(service: Harness) -> None:
+    api = await service.client()
+    socket = await connect(service, api.key or "")
+    hello = await socket.ask({})  # seed 004's open: every field left to its default
+    await socket.close()
+    for _ in range(200):
+        _, session, _ = await api.get(f"/v1/sessions/{hello['id']}")
+        if session["status"] == "destroyed":
+            break
+    assert (session["status"], session["reason"]) == ("destroyed", "socket_closed")
