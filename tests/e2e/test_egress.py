@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import socket
-import sys
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -13,6 +11,7 @@ import pytest
 from aiohttp import web
 
 from ..conftest import Harness, StartDriftstack
+from .upstream_proxies import upstream_proxy as started_proxy
 
 PROBE = """<!doctype html><html><head><title>Probe</title></head><body>
 <iframe id="frame" name="sink"></iframe>
@@ -239,38 +238,8 @@ async def test_another_accounts_session_has_no_network_log_to_read(fenced: Harne
 @pytest.fixture(params=["http", "socks5"])
 async def upstream_proxy(request: pytest.FixtureRequest) -> AsyncIterator[tuple[str, int, list[str]]]:
     """A real HTTP or SOCKS5 proxy (pproxy) on loopback, with a login; it logs each connection."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "pproxy",
-        "-l",
-        f"{request.param}://127.0.0.1:{port}#scout:s3cret-pw",
-        "-v",
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-    )
-    lines: list[str] = []
-
-    async def read() -> None:
-        assert process.stdout is not None
-        while line := await process.stdout.readline():
-            lines.append(line.decode(errors="replace"))
-
-    reading = asyncio.ensure_future(read())
-    for _ in range(200):  # until it listens
-        try:
-            _, writer = await asyncio.open_connection("127.0.0.1", port)
-            writer.close()
-            break
-        except OSError:
-            await asyncio.sleep(0.05)
-    yield request.param, port, lines
-    process.terminate()
-    await process.wait()
-    reading.cancel()
+    async with started_proxy(request.param) as proxy:
+        yield proxy.scheme, proxy.port, proxy.lines
 
 
 async def test_a_session_on_a_named_upstream_proxy_reaches_its_page_through_it(

@@ -171,3 +171,14 @@ async def test_an_idle_socket_times_out_with_a_fatal_408(start_driftstack: objec
     assert await socket.closed() is not None
     _, session, _ = await api.get(f"/v1/sessions/{hello['id']}")
     assert (session["status"], session["reason"]) == ("destroyed", "idle_timeout")
+
+
+async def test_a_stop_of_the_service_ends_each_socket_with_a_fatal_503(driftstack: Harness) -> None:
+    api = await driftstack.client()
+    socket, hello = await opened(driftstack, api.key or "")
+    await driftstack.web_app.shutdown()  # what a SIGTERM runs first
+    fatal = await socket.read()
+    assert (fatal["type"], fatal["code"]) == ("fatal", 503), fatal
+    assert await socket.closed() is not None
+    status, session, _ = await api.get(f"/v1/sessions/{hello['id']}")
+    assert (session["status"], session["reason"]) == ("destroyed", "service_stopped")

@@ -11,6 +11,7 @@ import pytest
 
 from ..conftest import Harness, StartDriftstack
 from .socket_client import Site, connect, opened
+from .upstream_proxies import upstream_proxy
 
 
 @pytest.fixture
@@ -200,3 +201,29 @@ async def test_a_dropped_socket_ends_its_session(service: Harness) -> None:
         if session["status"] == "destroyed":
             break
     assert (session["status"], session["reason"]) == ("destroyed", "socket_closed")
+
+
+async def test_named_proxies_carry_the_fetches_and_rotate_across_retries(
+    start_driftstack: StartDriftstack, site: str, pages: tuple[Site, str]
+) -> None:
+    _, base = pages
+    port = int(base.rsplit(":", 1)[1])
+    async with upstream_proxy("http") as one, upstream_proxy("socks5") as two:
+        service = await start_driftstack(
+            egress_allow=(base.removeprefix("http://"), f"127.0.0.1:{one.port}", f"127.0.0.1:{two.port}"),
+            proxies=json.dumps({"one": one.url, "two": two.url}),
+        )
+        api = await service.client()
+        socket, hello = await opened(service, api.key or "", proxies=["one", "two"], max_retries=1)
+        # The first try goes through `one` and gets a 503; the retry goes through `two`.
+        served = await socket.ask({"action": "goto", "url": f"{base}/flaky?key=p&fail=1"})
+        assert served["status_code"] == 200, served
+        assert one.saw(port) and two.saw(port)
+        _, egress, _ = await api.get(f"/v1/sessions/{hello['id']}/egress")
+        assert {e["upstream"] for e in egress["data"]} == {"one", "two"}
+        await socket.close()
+
+        unknown = await connect(service, api.key or "")
+        fatal = await unknown.ask({"proxies": ["nowhere"]})
+        assert (fatal["type"], fatal["code"]) == ("fatal", 400) and "one" in fatal["message"]
+        assert "s3cret" not in json.dumps(fatal)
