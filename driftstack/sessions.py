@@ -263,9 +263,11 @@ class SessionService:
         """Set once the session ends in this process, whoever ends it (its socket, REST, a crash, a stop)."""
         return self._end_watches.setdefault(uuid, asyncio.Event())
 
-    async def end(self, uuid: UUID, reason: str, api_key_id: str | None) -> None:
+    async def end(self, who: Principal, uuid: UUID, reason: str) -> None:
         """Ends a session `destroyed` (its socket closed it, or dropped); nothing when it already ended."""
-        await self._end(uuid, lambda s: s.destroy(reason, api_key_id))
+        nid = await self._end(uuid, lambda s: s.destroy(reason, who.api_key_id))
+        if nid:  # a session with no live page (a standard client's) is not among those `_end` knows
+            self._consistency.wrote(who.account_id, nid)
 
     async def ending(self, who: Principal, uuid: UUID) -> tuple[str, str | None]:
         """How a session ended (status, reason), once its end is on record."""

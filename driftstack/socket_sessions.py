@@ -11,7 +11,8 @@ import asyncio
 import base64
 import contextlib
 import time
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 from uuid import UUID
 
@@ -22,10 +23,18 @@ from .actions import Interaction, SessionActions, ms_since
 from .domain.errors import DomainError
 from .drivers.base import Document, DriverError, Reason
 from .egress import Upstream
-from .http.shapes import frames
 from .sessions import NewSession, SessionService
 from .settings import Settings
-from .standard_client import REDIRECTS, Blocked, FetchRequest, RequestRules, StandardClient, cookies_set
+from .standard_client import (
+    REDIRECTS,
+    Blocked,
+    Fetched,
+    FetchRequest,
+    Hop,
+    RequestRules,
+    StandardClient,
+    cookies_set,
+)
 
 log = structlog.get_logger()
 
@@ -53,14 +62,41 @@ class SessionNotReady(Exception):
     """The browser session did not become ready (503, fatal): its end says why."""
 
 
+@dataclass(frozen=True)
+class SocketSpec:
+    """What a socket's `open` asks for, in the service's terms."""
+
+    client: str  # standard | browser
+    archetype: str | None = None  # browser only, like engine and profile_id
+    engine: str | None = None
+    profile_id: str | None = None
+    proxies: tuple[str, ...] = ()
+    rules: RequestRules = field(default_factory=RequestRules)
+    expect_status: tuple[tuple[int, int], ...] = ()  # each (low, high): a goto's final status must be within
+    timeout_ms: int = 30_000
+    max_redirects: int = 10
+    max_retries: int = 3
+
+
 class Drive(Protocol):
-    """One socket's session: what each action frame does on it."""
+    """One socket's session: what each action does on it."""
 
     uuid: UUID
     client: str
 
-    async def act(self, frame: Any) -> dict[str, Any]:
-        """The answer frame to an action frame (not `close`)."""
+    async def goto(self, request: FetchRequest) -> Fetched: ...
+
+    async def click(self, selector: str) -> None: ...
+
+    async def fill(self, selector: str, value: str) -> None: ...
+
+    async def content(self) -> bytes:
+        """The last response's body (standard), the live DOM (browser)."""
+
+    async def evaluate(self, script: str) -> Any: ...
+
+    async def screenshot(self) -> bytes:
+        """A PNG."""
 
     def touch(self) -> None:
         """The client is there (a ping): the session is not idle."""
@@ -69,14 +105,10 @@ class Drive(Protocol):
         """Ends the session (`client_request`, `socket_closed`, …); nothing when it already ended."""
 
 
-@dataclass(frozen=True)
-class _Expect:
-    low: int
-    high: int
-
-    def check(self, status: int | None) -> None:
-        if status is None or not self.low <= status <= self.high:
-            raise ExpectationFailed(f"the response's status {status} is outside {self.low} to {self.high}")
+def _check_status(spec: SocketSpec, status: int | None) -> None:
+    for low, high in spec.expect_status:
+        if status is None or not low <= status <= high:
+            raise ExpectationFailed(f"the response's status {status} is outside {low} to {high}")
 
 
 class SocketSessions:
@@ -86,6 +118,7 @@ class SocketSessions:
         self._sessions = sessions
         self._settings = settings
         self._open: dict[str, set[Drive]] = {}
+        self._opening: Counter[str] = Counter()
         self._sockets: set[Any] = set()
         self._none_open = asyncio.Event()
         self._none_open.set()
@@ -109,37 +142,30 @@ class SocketSessions:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(socket.close(code=1001, message=b"service stopping"), 1.0)
 
-    async def open(self, who: Principal, frame: frames.Open) -> Drive:
+    async def open(self, who: Principal, spec: SocketSpec) -> Drive:
         limit = self._settings.ws_sockets_per_account
         held = self._open.setdefault(who.account_id, set())
-        if len(held) >= limit:
+        if len(held) + self._opening[who.account_id] >= limit:
             raise TooManySockets(limit)
-        upstreams = [u for u in (self._sessions.egress.upstream(name) for name in frame.proxies) if u]
-        rules = RequestRules(
-            set_headers=[(m.name, m.value) for m in frame.middleware if isinstance(m, frames.SetHeader)],
-            remove_headers=[m.name for m in frame.middleware if isinstance(m, frames.RemoveHeader)],
-            blocked=[m.pattern for m in frame.middleware if isinstance(m, frames.BlockUrls)],
-        )
-        expects = [_Expect(m.min, m.max) for m in frame.middleware if isinstance(m, frames.RequireStatus)]
-        drive: Drive
-        if frame.client_kind == "standard":
-            drive = await self._standard(who, frame, upstreams, rules, expects)
-        else:
-            drive = await self._browser(who, frame, rules, expects)
+        self._opening[who.account_id] += 1  # counted while it opens, so opens at once cannot pass the bound
+        try:
+            drive = await self._opened(who, spec)
+        finally:
+            self._opening[who.account_id] -= 1
         held.add(drive)
         return drive
 
     def closed(self, who: Principal, drive: Drive) -> None:
         self._open.get(who.account_id, set()).discard(drive)
 
-    async def _standard(
-        self,
-        who: Principal,
-        frame: frames.Open,
-        upstreams: list[Upstream],
-        rules: RequestRules,
-        expects: list[_Expect],
-    ) -> Drive:
+    async def _opened(self, who: Principal, spec: SocketSpec) -> Drive:
+        # An unknown proxy name is refused before anything is recorded.
+        upstreams = [u for u in (self._sessions.egress.upstream(name) for name in spec.proxies) if u]
+        if spec.client == "standard":
+            return await self._standard(who, spec, upstreams)
+        return await self._browser(who, spec)
+
+    async def _standard(self, who: Principal, spec: SocketSpec, upstreams: list[Upstream]) -> Drive:
         uuid = await self._sessions.open_standard(who)
         route = await self._sessions.egress.open_route()
         self._sessions.egress.bind(route, f"ses_{uuid}", None)
@@ -147,28 +173,25 @@ class SocketSessions:
             route,
             f"ses_{uuid}",
             upstreams,
-            rules,
-            timeout_ms=frame.timeout_ms,
-            max_redirects=frame.max_redirects,
-            max_retries=frame.max_retries,
+            spec.rules,
+            timeout_ms=spec.timeout_ms,
+            max_redirects=spec.max_redirects,
+            max_retries=spec.max_retries,
         )
-        return StandardDrive(self._sessions, who, uuid, client, expects)
+        return StandardDrive(self._sessions, who, uuid, client, spec)
 
-    async def _browser(
-        self, who: Principal, frame: frames.Open, rules: RequestRules, expects: list[_Expect]
-    ) -> Drive:
-        if rules.set_headers or rules.remove_headers:
+    async def _browser(self, who: Principal, spec: SocketSpec) -> Drive:
+        if spec.rules.set_headers or spec.rules.remove_headers:
             raise NotSupported("set_header and remove_header apply to the standard client only")
-        spec = frame.client if isinstance(frame.client, frames.ClientSpec) else None
         new = NewSession(
-            archetype=(spec.archetype if spec else None) or "default",
+            archetype=spec.archetype or "default",
             purpose="production_customer",
             label=None,
             metadata=None,
             behavioral_profile=None,
-            profile_id=spec.profile_id if spec else None,
-            proxy=frame.proxies[0] if frame.proxies else None,
-            engine=spec.engine if spec else None,
+            profile_id=spec.profile_id,
+            proxy=spec.proxies[0] if spec.proxies else None,
+            engine=spec.engine,
             socket_client="browser",
         )
         doc = await self._sessions.create(who, new, wait=True)
@@ -176,68 +199,34 @@ class SocketSessions:
         if doc["status"] not in ("ready", "busy"):
             raise SessionNotReady(f"the session's browser did not start: {doc['status']} ({doc['reason']})")
         live = self._sessions.live.get(uuid)
-        if rules.blocked and live is not None and live.page is not None:
+        if spec.rules.blocked and live is not None and live.page is not None:
             try:
-                await live.page.block(rules.blocked)
+                await live.page.block(spec.rules.blocked)
             except DriverError:
-                await self._sessions.end(uuid, "client_request", who.api_key_id)
+                await self._sessions.end(who, uuid, "client_request")
                 raise
-        return BrowserDrive(self._sessions, who, uuid, frame.timeout_ms, expects)
+        return BrowserDrive(self._sessions, who, uuid, spec)
 
 
 class StandardDrive:
-    """A `standard` client's session: HTTP fetches, each frame's action recorded on the session."""
+    """A `standard` client's session: HTTP fetches, each action recorded on the session."""
 
     client = "standard"
 
     def __init__(
-        self,
-        sessions: SessionService,
-        who: Principal,
-        uuid: UUID,
-        http: StandardClient,
-        expects: list[_Expect],
+        self, sessions: SessionService, who: Principal, uuid: UUID, http: StandardClient, spec: SocketSpec
     ) -> None:
         self._sessions = sessions
         self._who = who
         self.uuid = uuid
         self._http = http
-        self._expects = expects
+        self._spec = spec
 
     def touch(self) -> None:
         pass  # no browser to keep: the socket's own idle clock is the session's
 
-    async def act(self, frame: Any) -> dict[str, Any]:
+    async def goto(self, request: FetchRequest) -> Fetched:
         key = self._who.api_key_id
-        match frame:
-            case frames.Goto():
-                return await self._goto(frame)
-            case frames.Content():
-                body, url = self._http.last_body, self._http.last_url or "about:blank"
-                await self._record(lambda s: s.record_state_read(key, url, len(body), 0, title=""))
-                return {"action": "content", "content": base64.b64encode(body).decode()}
-            case _:
-                action = frame.action
-                why = f"the standard client has no page to {action}: open the socket with client 'browser'"
-                details = {"selector": getattr(frame, "selector", None)}
-                await self._record(
-                    lambda s: s.record_failure(
-                        key, action, details, Reason.UNSUPPORTED.value, why, 0, url=None, title=None
-                    )
-                )
-                raise NotSupported(why)
-
-    async def _goto(self, frame: frames.Goto) -> dict[str, Any]:
-        key = self._who.api_key_id
-        request = FetchRequest(
-            url=frame.url,
-            method=frame.method,
-            referrer=frame.referrer,
-            user_agent=frame.user_agent,
-            headers=[(name, value) for name, value in frame.headers],
-            cookies=[c.model_dump() for c in frame.cookies],
-            body=base64.b64decode(frame.body) if frame.body is not None else None,
-        )
         started = time.monotonic()
         try:
             fetched = await self._http.goto(request)
@@ -247,36 +236,52 @@ class StandardDrive:
             detail = e.detail if isinstance(e, DriverError) else str(e)
             await self._record(
                 lambda s: s.record_failure(
-                    key, "navigate", {"url": frame.url}, reason, detail, ms, url=frame.url, title=None
+                    key, "navigate", {"url": request.url}, reason, detail, ms, url=request.url, title=None
                 )
             )
             raise
         ms = ms_since(started)
         await self._record(
-            lambda s: s.record_navigation(key, frame.url, "response", fetched.url, "", fetched.status, ms)
+            lambda s: s.record_navigation(key, request.url, "response", fetched.url, "", fetched.status, ms)
         )
-        for expect in self._expects:
-            expect.check(fetched.status)
-        return {
-            "action": "goto",
-            "url": fetched.url,
-            "status_code": fetched.status,
-            "headers": fetched.headers,
-            "cookies": fetched.cookies,
-            "body": base64.b64encode(fetched.body).decode() if frame.method != "HEAD" else None,
-            "redirects": [
-                {"url": h.url, "location": h.location, "side": "server", "type": h.type}
-                for h in fetched.redirects
-            ],
-            "content_type": fetched.content_type,
-        }
+        _check_status(self._spec, fetched.status)
+        return fetched
+
+    async def content(self) -> bytes:
+        body, url = self._http.last_body, self._http.last_url or "about:blank"
+        key = self._who.api_key_id
+        await self._record(lambda s: s.record_state_read(key, url, len(body), 0, title=""))
+        return body
+
+    async def click(self, selector: str) -> None:
+        await self._no_page("click", {"selector": selector})
+
+    async def fill(self, selector: str, value: str) -> None:
+        await self._no_page("fill", {"selector": selector, "text_length": len(value)})
+
+    async def evaluate(self, script: str) -> Any:
+        await self._no_page("evaluate", {"script_length": len(script)})
+
+    async def screenshot(self) -> bytes:
+        await self._no_page("screenshot", {})
+        raise AssertionError("unreachable")
+
+    async def _no_page(self, action: str, details: dict[str, Any]) -> None:
+        why = f"the standard client has no page to {action}: open the socket with client 'browser'"
+        key = self._who.api_key_id
+        await self._record(
+            lambda s: s.record_failure(
+                key, action, details, Reason.UNSUPPORTED.value, why, 0, url=None, title=None
+            )
+        )
+        raise NotSupported(why)
 
     async def _record(self, change: Any) -> None:
         await self._sessions.record(self._who, self.uuid, change)
 
     async def close(self, reason: str) -> None:
         try:
-            await self._sessions.end(self.uuid, reason, self._who.api_key_id)
+            await self._sessions.end(self._who, self.uuid, reason)
         finally:
             await self._http.close()
 
@@ -286,85 +291,74 @@ class BrowserDrive:
 
     client = "browser"
 
-    def __init__(
-        self, sessions: SessionService, who: Principal, uuid: UUID, timeout_ms: int, expects: list[_Expect]
-    ) -> None:
+    def __init__(self, sessions: SessionService, who: Principal, uuid: UUID, spec: SocketSpec) -> None:
         self._sessions = sessions
         self._actions: SessionActions = sessions.actions
         self._who = who
         self.uuid = uuid
         self._id = f"ses_{uuid}"
-        self._timeout_ms = timeout_ms
-        self._expects = expects
+        self._spec = spec
 
     def touch(self) -> None:
         live = self._sessions.live.get(self.uuid)
         if live is not None:
             live.touch()
 
-    async def act(self, frame: Any) -> dict[str, Any]:
-        who, timeout = self._who, self._timeout_ms
-        match frame:
-            case frames.Goto():
-                _browser_navigates(frame)
-                document = await self._actions.goto(who, self._id, frame.url, timeout)
-                for expect in self._expects:
-                    expect.check(document.status)
-                return _goto_answer(document)
-            case frames.Click():
-                await self._actions.interact(
-                    who, self._id, Interaction("tap", frame.selector, timeout_ms=timeout)
-                )
-                return {"action": "clicked"}
-            case frames.Fill():
-                fill = Interaction("fill", frame.selector, text=frame.value, timeout_ms=timeout)
-                await self._actions.interact(who, self._id, fill)
-                return {"action": "filled"}
-            case frames.Content():
-                state = await self._actions.state(who, self._id)
-                return {"action": "content", "content": base64.b64encode(state["html"].encode()).decode()}
-            case frames.Evaluate():
-                value = await self._actions.evaluate(who, self._id, frame.script, timeout)
-                return {"action": "evaluated", "result": value}
-            case frames.Screenshot():
-                shot = await self._actions.capture(who, self._id, "screenshot", False, keep=False)
-                return {"action": "screenshot", "screenshot": shot["data"]}
-        raise AssertionError(f"an action frame without a case: {frame!r}")
+    async def goto(self, request: FetchRequest) -> Fetched:
+        _browser_navigates(request)
+        document = await self._actions.goto(self._who, self._id, request.url, self._spec.timeout_ms)
+        _check_status(self._spec, document.status)
+        return _fetched(document)
+
+    async def click(self, selector: str) -> None:
+        tap = Interaction("tap", selector, timeout_ms=self._spec.timeout_ms)
+        await self._actions.interact(self._who, self._id, tap)
+
+    async def fill(self, selector: str, value: str) -> None:
+        fill = Interaction("fill", selector, text=value, timeout_ms=self._spec.timeout_ms)
+        await self._actions.interact(self._who, self._id, fill)
+
+    async def content(self) -> bytes:
+        state = await self._actions.state(self._who, self._id)
+        return str(state["html"]).encode()
+
+    async def evaluate(self, script: str) -> Any:
+        return await self._actions.evaluate(self._who, self._id, script, self._spec.timeout_ms)
+
+    async def screenshot(self) -> bytes:
+        shot = await self._actions.capture(self._who, self._id, "screenshot", False, keep=False)
+        return base64.b64decode(shot["data"])
 
     async def close(self, reason: str) -> None:
         try:
-            await self._sessions.end(self.uuid, reason, self._who.api_key_id)
+            await self._sessions.end(self._who, self.uuid, reason)
         except DomainError:
             log.info("socket.session_already_gone", session_id=self._id)
 
 
-def _browser_navigates(frame: frames.Goto) -> None:
+def _browser_navigates(request: FetchRequest) -> None:
     """The browser client navigates as its persona: a GET with its own agent, referrer and cookies."""
-    if frame.method != "GET" or frame.body is not None:
+    if request.method != "GET" or request.body is not None:
         raise NotSupported("the browser client navigates with GET and no body: use the standard client")
-    if frame.headers or frame.cookies or frame.referrer is not None or frame.user_agent != "inndx":
+    if request.headers or request.cookies or request.referrer is not None or request.user_agent != "inndx":
         raise NotSupported(
             "the browser client sends its persona's own agent, referrer, headers and cookies: "
             "headers, cookies, referrer and user_agent are the standard client's"
         )
 
 
-def _goto_answer(document: Document) -> dict[str, Any]:
-    return {
-        "action": "goto",
-        "url": document.url,
-        "status_code": document.status,
-        "headers": [list(h) for h in document.headers],
-        "cookies": cookies_set(document.headers),
-        "body": base64.b64encode(document.body).decode() if document.body is not None else None,
-        "redirects": [
-            {
-                "url": hop.url,
-                "location": hop.location,
-                "side": "server",
-                "type": REDIRECTS.get(hop.status, "temporary"),
-            }
+def _fetched(document: Document) -> Fetched:
+    """The browser's main document as the answer a fetch gives."""
+    return Fetched(
+        url=document.url,
+        status=document.status,
+        headers=list(document.headers),
+        cookies=cookies_set(document.headers),
+        body=document.body,
+        redirects=[
+            Hop(url=hop.url, location=hop.location, type=REDIRECTS.get(hop.status, "temporary"))
             for hop in document.redirects
         ],
-        "content_type": document.content_type,
-    }
+        content_type=document.content_type,
+        attempts=1,
+    )

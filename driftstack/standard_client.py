@@ -72,10 +72,10 @@ class Fetched:
     """The last response of a `goto`, after its redirects."""
 
     url: str
-    status: int
+    status: int | None  # None: no response came (a browser's about:blank)
     headers: list[tuple[str, str]]
     cookies: list[dict[str, Any]]
-    body: bytes
+    body: bytes | None  # None: none (a HEAD, or the engine kept none)
     redirects: list[Hop]
     content_type: str | None
     attempts: int
@@ -160,7 +160,7 @@ class StandardClient:
                 status=status,
                 headers=headers,
                 cookies=cookies_set(headers),
-                body=content,
+                body=content if method != "HEAD" else None,
                 redirects=hops,
                 content_type=_mime(_header(headers, "content-type")),
                 attempts=attempts,
@@ -242,7 +242,7 @@ class StandardClient:
             failed = ledger.failed_after(since, url)
             reason = _reason(e)
             if failed is not None and failed.error in {r.value for r in Reason}:
-                reason = Reason(failed.error)
+                reason = Reason(failed.error)  # type: ignore[call-arg]  # by value, as actions.py does
             raise DriverError.of(reason, f"fetch {url}", engine_message=str(e) or type(e).__name__) from None
 
     def _headers(self, request: FetchRequest) -> tuple[CIMultiDict[str], list[str]]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import time
 from typing import Any
 
@@ -23,6 +22,7 @@ from ..domain.session import IDLE_TIMEOUT
 from ..domain.tiers import TIERS
 from ..socket_sessions import Drive
 from .context import caller, credentials, services
+from .frame_actions import answer, socket_spec
 from .frame_errors import FrameError, frame_error
 from .problems import UpgradeRequired
 from .shapes import frames
@@ -36,6 +36,8 @@ AUTH_RECHECK_S = 5.0
 # A client that stops reading: past this, a frame that cannot be sent closes the socket.
 SEND_TIMEOUT_S = 30.0
 HEARTBEAT_S = 30.0
+# After a failure that leaves nothing to drive (a crashed browser), how long its end may take to be recorded.
+END_RECORDED_S = 10.0
 _END_CODES = {IDLE_TIMEOUT: 408, "service_stopped": 503}
 
 
@@ -83,28 +85,17 @@ class SessionSocket:
             await self._ws.close()
 
     async def _serve(self) -> None:
-        while self._drive is None:
-            data = await self._frame()
-            if data is None:
-                continue
-            if data.get("action") not in (None, "open"):
-                await self._error(FrameError(400, "send an open frame first"))
-                continue
-            try:
-                opening = read(frames.Open, data, origin="open")
-                self._drive = await self._services.sockets.open(self._who, opening)
-            except Exception as e:  # noqa: BLE001  (an open that fails is the socket's last word)
-                await self._fatal(frame_error(e, opening=True))
-            await self._send(
-                frames.Opened(
-                    action="open",
-                    session_id=str(self._drive.uuid),
-                    id=f"ses_{self._drive.uuid}",
-                    client=self._drive.client,  # type: ignore[arg-type]
-                )
+        drive = await self._opened()
+        self._drive = drive
+        await self._send(
+            frames.Opened(
+                action="open",
+                session_id=str(drive.uuid),
+                id=f"ses_{drive.uuid}",
+                client="standard" if drive.client == "standard" else "browser",
             )
-            log.info("socket.opened", session_id=f"ses_{self._drive.uuid}", client=self._drive.client)
-        drive = self._drive
+        )
+        log.info("socket.opened", session_id=f"ses_{drive.uuid}", client=drive.client)
         ended = self._services.sessions.watch_end(drive.uuid)
         while True:
             data = await self._frame(ended)
@@ -115,24 +106,40 @@ class SessionSocket:
                 await self._error(FrameError(400, "the session is already open: send action frames"))
                 continue
             try:
-                frame = read(frames.ClientFrame, data, origin="frame")
+                frame: Any = read(frames.ClientFrame, data, origin="frame")
             except RequestInvalid as e:
                 await self._error(frame_error(e))
                 continue
             if isinstance(frame, frames.Close):
                 await drive.close("client_request")
                 await self._send(frames.Closed(action="closed"))
+                log.info("socket.closed", session_id=f"ses_{drive.uuid}", by="client")
                 raise _Closing
             try:
-                answer = await drive.act(frame)
+                answered = await answer(drive, frame)
             except Exception as e:  # noqa: BLE001  (each said as its error frame; a bug is logged, code 500)
                 error = frame_error(e)
                 if ended.is_set() or error.fatal:
-                    await self._ended(drive, ended)
+                    await self._ended(drive, ended, error)
                 await self._error(error)
                 continue
             self._active_at = time.monotonic()  # idle counts from the answer, not from a long action's start
-            await self._send_json(answer)
+            await self._send_text(answered)
+
+    async def _opened(self) -> Drive:
+        """The session the `open` frame asks for; frames before it answer errors, a failed open is fatal."""
+        while True:
+            data = await self._frame()
+            if data is None:
+                continue
+            if data.get("action") not in (None, "open"):
+                await self._error(FrameError(400, "send an open frame first"))
+                continue
+            try:
+                opening: frames.Open = read(frames.Open, data, origin="open")
+                return await self._services.sockets.open(self._who, socket_spec(opening))
+            except Exception as e:  # noqa: BLE001  (an open that fails is the socket's last word)
+                await self._fatal(frame_error(e, opening=True))
 
     async def _frame(self, ended: asyncio.Event | None = None) -> dict[str, Any] | None:
         """The next text frame as a JSON object; None after answering an `error` for a bad one."""
@@ -200,11 +207,18 @@ class SessionSocket:
             await self._fatal(frame_error(e))
         self._checked_at = time.monotonic()  # a store away for a moment is not a lost key: the check waits
 
-    async def _ended(self, drive: Drive | None, ended: asyncio.Event) -> None:
-        """The session ended elsewhere (REST, a crash, the idle timeout, a stop): the fatal frame."""
+    async def _ended(
+        self, drive: Drive | None, ended: asyncio.Event, error: FrameError | None = None
+    ) -> None:
+        """The session ended elsewhere (REST, a crash, the idle timeout, a stop), or an action's failure
+        left nothing to drive: the fatal frame, saying how it ended once its end is on record."""
         if drive is None:
             raise _Closing
-        await ended.wait()
+        try:
+            await asyncio.wait_for(ended.wait(), END_RECORDED_S)
+        except TimeoutError:
+            await drive.close("socket_closed")
+            await self._fatal(error or FrameError(410, "the session can no longer act"))
         status, reason = await self._services.sessions.ending(self._who, drive.uuid)
         code = _END_CODES.get(reason or "", 410)
         await self._fatal(FrameError(code, f"the session ended: {status} ({reason})"))
@@ -219,9 +233,6 @@ class SessionSocket:
 
     async def _send(self, frame: BaseModel) -> None:
         await self._send_text(frame.model_dump_json())
-
-    async def _send_json(self, answer: dict[str, Any]) -> None:
-        await self._send_text(json.dumps(answer, separators=(",", ":"), default=str))
 
     async def _send_text(self, text: str) -> None:
         """One frame out; a client that does not read it within SEND_TIMEOUT_S loses its socket."""
