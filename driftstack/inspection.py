@@ -82,6 +82,9 @@ class SessionInspection:
         uptime = duration_ms(doc, now())
         if doc["status"] in ENDED:
             status, responsive = "ended", False
+        elif doc.get("socket_client") == "standard":
+            # No browser to ask: it lives exactly as long as its socket, which ends it when it closes.
+            status, responsive = "healthy", False
         else:
             responsive = await self._responsive(session_id)
             status = "healthy" if responsive else "unresponsive"

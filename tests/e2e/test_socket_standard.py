@@ -183,11 +183,13 @@ async def test_the_standard_client_has_no_page_to_click(service: Harness, pages:
     ):
         answer = await socket.ask(frame)
         assert (answer["type"], answer["code"]) == ("error", 501), answer
-    # Its session takes no concurrency slot and has no browser for REST to drive.
+    # Its session has no browser for REST to drive; it is healthy while its socket is open.
     status, problem, _ = await api.post(
         f"/v1/sessions/{hello['id']}/navigate", {"url": "https://example.com"}
     )
     assert status == 409, problem
+    _, health, _ = await api.get(f"/v1/sessions/{hello['id']}/health")
+    assert (health["status"], health["browser_responsive"]) == ("healthy", False)
     await socket.close()
 
 
