@@ -229,3 +229,13 @@ async def test_named_proxies_carry_the_fetches_and_rotate_across_retries(
         fatal = await unknown.ask({"proxies": ["nowhere"]})
         assert (fatal["type"], fatal["code"]) == ("fatal", 400) and "one" in fatal["message"]
         assert "s3cret" not in json.dumps(fatal)
+
+
+async def test_standard_sockets_take_no_concurrency_slot(service: Harness) -> None:
+    api = await service.client(concurrency=1)
+    first, _ = await opened(service, api.key or "")
+    second, _ = await opened(service, api.key or "")
+    session = await api.ready_session()  # the account's one slot is still free for a browser
+    assert session["socket_client"] is None
+    await first.close()
+    await second.close()
