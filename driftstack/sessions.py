@@ -1,37 +1,32 @@
-"""The life of a session: create, provision, find, list, end; its events stored in order. Driving a live
-session (navigate, interact, wait, state, capture) is `actions.py`."""
+"""The life of a session: create, find, list, end; its events stored in order. Its browser (started,
+followed, crashed) is `session_browsers.py`; driving a live session (navigate, interact, wait, state,
+capture, evaluate) is `actions.py`."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, NoReturn, TypeVar
+from typing import Any, TypeVar
 from uuid import UUID
 
 import structlog
 
 from .access import Principal
-from .actions import SessionActions, ms_since
+from .actions import SessionActions
 from .application import Driftstack
 from .consistency import ReadYourWrites
 from .domain import ids
-from .domain.archetypes import Archetype
 from .domain.archetypes import resolve as resolve_archetype
 from .domain.behavior import BEHAVIORS
 from .domain.errors import Conflict, DomainError, NotFound, SessionGone, SessionTimedOut
-from .domain.profile import ProfileBusy
 from .domain.session import IDLE_TIMEOUT, LIVE, Session
 from .domain.tiers import TIERS
 from .drivers.base import (
-    Driver,
     DriverError,
     DriverUnavailable,
-    NetworkEntry,
-    Page,
     Reason,
 )
 from .drivers.engines import Engines
@@ -39,20 +34,15 @@ from .egress import Egress
 from .live import LiveSession, LiveSessions
 from .projections.progress import Progress
 from .projections.sessions import SessionsReader, new_session_document
+from .session_browsers import CrashRelay, SessionBrowsers, ready_on
 from .session_logs import SessionLogs
 from .settings import Settings
 
 log = structlog.get_logger()
 T = TypeVar("T")
 
-# How often a session waiting for a busy profile asks again (the holder may be another process).
-PROFILE_POLL_S = 0.1
 # Reading cookies, localStorage and IndexedDB back before the browser closes.
 STATE_READ_TIMEOUT_S = 10.0
-
-
-class _Abandoned(Exception):
-    """The session ended while it waited for its profile: nothing more to provision."""
 
 
 @dataclass(frozen=True)
@@ -101,6 +91,7 @@ class SessionService:
         self._settings = settings
         self.live = LiveSessions()
         self.actions = SessionActions(self, app, consistency, settings)
+        self.browsers = SessionBrowsers(self, app, driver, consistency, settings)
         self._executor = ThreadPoolExecutor(max_workers=8, thread_name_prefix="app")
         self._tasks: set[asyncio.Task[Any]] = set()
         self._reaper: asyncio.Task[None] | None = None
@@ -113,7 +104,7 @@ class SessionService:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, lambda: fn(*args, **kwargs))
 
-    def _spawn(self, coro: Awaitable[Any]) -> None:
+    def spawn(self, coro: Awaitable[Any]) -> None:
         task = asyncio.ensure_future(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -142,7 +133,7 @@ class SessionService:
         last = 0
         while ending := self.live.all():  # a create under way when the stop began adds one late
             ended = await asyncio.gather(
-                *(self._end(live.uuid, lambda s: s.destroy("service_stopped", None)) for live in ending),
+                *(self.end_with(live.uuid, lambda s: s.destroy("service_stopped", None)) for live in ending),
                 return_exceptions=True,
             )
             for live, result in zip(ending, ended, strict=True):
@@ -168,10 +159,10 @@ class SessionService:
         archetype = resolve_archetype(spec.archetype)
         self.egress.upstream(spec.proxy)  # an unknown name is refused before anything is recorded
         if spec.profile_id is not None:
-            archetype = await self._profile_archetype(who, spec.profile_id, spec.archetype)
+            archetype = await self.browsers.profile_archetype(who, spec.profile_id, spec.archetype)
         # A client waiting for `ready` gets a page opened ahead when one waits: the session is
         # recorded created and ready in one save, with no browser work left to do.
-        relay = _CrashRelay(self)
+        relay = CrashRelay(self.browsers)
         warm = None
         if wait and spec.profile_id is None and spec.viewport is None:
             warm = driver.take_opened(archetype, on_crash=relay)
@@ -179,7 +170,7 @@ class SessionService:
             session, nid = await self.call(
                 self._app.create_session,
                 who.account_id,
-                ready_on=_ready_on(driver, warm) if warm is not None else None,
+                ready_on=ready_on(driver, warm) if warm is not None else None,
                 api_key_id=who.api_key_id,
                 archetype=archetype.slug,
                 purpose=spec.purpose,
@@ -210,16 +201,16 @@ class SessionService:
         self.live.add(live)
         log.info("session.created", session_id=live.public_id, account_id=who.account_id)
         if warm is not None:
-            self._holds(live, warm)
+            self.browsers.hold(live, warm)
             live.settled.set()
             relay.deliver_to(live)
             log.info("session.ready", session_id=live.public_id, ms=0, warm=True)
         else:
-            self._spawn(self._provision(live))
+            self.spawn(self.browsers.provision(live))
         if spec.initial_url is not None:
             going = self._go_first(who, live, spec.initial_url)
             if not wait:
-                self._spawn(going)
+                self.spawn(going)
             else:
                 await going
         if wait:
@@ -265,7 +256,7 @@ class SessionService:
 
     async def end(self, who: Principal, uuid: UUID, reason: str) -> None:
         """Ends a session `destroyed` (its socket closed it, or dropped); nothing when it already ended."""
-        nid = await self._end(uuid, lambda s: s.destroy(reason, who.api_key_id))
+        nid = await self.end_with(uuid, lambda s: s.destroy(reason, who.api_key_id))
         if nid:  # a session with no live page (a standard client's) is not among those `_end` knows
             self._consistency.wrote(who.account_id, nid)
 
@@ -284,113 +275,13 @@ class SessionService:
         with contextlib.suppress(DriverError, DomainError):  # recorded where it failed; nothing to answer
             await self.actions.navigate(who, live.public_id, url, "load", None)
 
-    async def _profile_archetype(self, who: Principal, profile_id: str, asked: str) -> Archetype:
-        """A session on a profile runs as the profile's archetype, which never changes."""
-        profile = await self.call(self._app.get_profile, who.account_id, profile_id)
-        if asked != "default" and asked != profile.archetype:
-            # A well-formed request that the profile's state refuses: a conflict, not a malformed body.
-            raise Conflict(
-                f"archetype: a session on {profile_id} runs as its archetype {profile.archetype}; "
-                "omit archetype"
-            )
-        return resolve_archetype(profile.archetype)
-
-    async def _provision(self, live: LiveSession) -> None:
-        started = time.monotonic()
-        state: dict[str, Any] | None = None
-        if live.profile_id is not None:
-            try:
-                state = await self._hold_profile(live, live.profile_id)
-            except _Abandoned:
-                return
-        driver = live.driver or self._driver
-        try:
-            page = await driver.open(
-                live.archetype,
-                viewport=live.viewport,
-                storage_state=state,
-                on_crash=lambda reason: self._spawn(self._crashed(live, reason)),
-            )
-        except (DriverError, DriverUnavailable) as e:
-            failure = live.failure = str(e)
-            await self._end(live.uuid, lambda s: s.fail("provisioning_failed", failure))
-            return
-        ms = ms_since(started)
-        self._holds(live, page)
-        try:
-            nid = await self.call(
-                self._app.update_session,
-                live.uuid,
-                lambda s: s.become_ready(duration_ms=ms, **_ready_on(driver, page)),
-            )
-        except SessionGone:  # destroyed while its browser was starting
-            await page.close()
-            return
-        finally:
-            live.touch()
-            live.settled.set()
-        self._consistency.wrote(live.account_id, nid)
-        log.info("session.ready", session_id=live.public_id, ms=ms)
-
-    def _holds(self, live: LiveSession, page: Page) -> None:
-        """The session's page from now on: its traffic is the session's, its moves are followed."""
-        self.egress.bind(page.route, live.public_id, live.proxy)
-        live.page = page
-        self._follow_moves(live)
-        if self._settings.page_logs:
-            page.follow_console(lambda entry: self.logs.said(live.uuid, live.account_id, entry))
-            page.follow_network(lambda entry: self._fetched(live, entry))
-
-    def _fetched(self, live: LiveSession, entry: NetworkEntry) -> None:
-        """A request of the page, on record; a failed one says whether the egress refused it."""
-        refused = False
-        if entry.failure is not None:
-            ledger = self.egress.ledger(live.public_id)
-            refused = ledger is not None and ledger.refused_for(0, entry.url) is not None
-        self.logs.fetched(live.uuid, live.account_id, entry, refused=refused)
-
-    async def _hold_profile(self, live: LiveSession, profile_id: str) -> dict[str, Any] | None:
-        """Waits (in `creating`) until no other live session holds the profile, then holds it.
-
-        Returns the profile's browser state. The wait is bounded: past it the session is errored,
-        as it is when the profile is deleted while it waits.
-        """
-        deadline = time.monotonic() + self._settings.profile_wait_s
-        while True:
-            try:
-                return await self.call(self._app.take_profile, live.uuid)
-            except ProfileBusy as busy:
-                holder = busy.holder
-                if self.live.get(live.uuid) is not live:
-                    raise _Abandoned from None  # destroyed while it waited
-                if time.monotonic() >= deadline:
-                    waited = self._settings.profile_wait_s
-                    await self._give_up(
-                        live,
-                        "profile_busy",
-                        f"profile {profile_id} stayed in use by session {holder} for {waited:g} s",
-                    )
-            except NotFound:
-                await self._give_up(
-                    live,
-                    "profile_deleted",
-                    f"profile {profile_id} was deleted before this session could start on it",
-                )
-            except SessionGone:
-                raise _Abandoned from None
-            await asyncio.sleep(PROFILE_POLL_S)
-
-    async def _give_up(self, live: LiveSession, reason: str, detail: str) -> NoReturn:
-        await self._end(live.uuid, lambda s: s.fail(reason, detail))
-        raise _Abandoned
-
     async def settled(self, live: LiveSession) -> None:
         # A session on a busy profile may wait for it before its browser starts.
         wait = self._settings.profile_wait_s if live.profile_id is not None else 0.0
         try:
             await asyncio.wait_for(live.settled.wait(), self._settings.provision_timeout_s + wait)
         except TimeoutError:
-            await self._end(
+            await self.end_with(
                 live.uuid, lambda s: s.fail("provisioning_timeout", "the browser did not start in time")
             )
 
@@ -433,9 +324,9 @@ class SessionService:
             await self._consistency.settle(who.account_id, self._progress)
             if await self._reader.get(who.account_id, uuid) is None:
                 raise NotFound("session", session_id)
-        await self._end(uuid, lambda s: s.destroy("client_request", who.api_key_id))
+        await self.end_with(uuid, lambda s: s.destroy("client_request", who.api_key_id))
 
-    async def _end(self, uuid: UUID, end: Callable[[Session], bool]) -> int:
+    async def end_with(self, uuid: UUID, end: Callable[[Session], bool]) -> int:
         """Reads back the profile's browser state, records the end (destroyed or errored), frees
         the slot and the profile, then closes the browser; returns the end's notification id
         (0: it had already ended)."""
@@ -470,35 +361,6 @@ class SessionService:
             log.warning("profile.state_not_read", session_id=live.public_id, error=str(e))
             return None
 
-    async def _crashed(self, live: LiveSession, reason: str) -> None:
-        log.warning("session.browser_crashed", session_id=live.public_id, reason=reason)
-        await self._end(live.uuid, lambda s: s.fail("browser_crashed", reason))
-
-    def _follow_moves(self, live: LiveSession) -> None:
-        assert live.page is not None
-        live.page.follow_moves(lambda: self._spawn(self._page_moved(live)))
-
-    async def _page_moved(self, live: LiveSession) -> None:
-        """Records where the page landed when it moved by itself (its own script, a timed
-        redirect), so the session says where the page is between actions too.
-
-        Reads in the order the page moved, one at a time, after any action under way, without
-        holding the action lock (the session is not `busy` for it); a reading an action overtook
-        is dropped, as that action records where it left the page.
-        """
-        async with live.following:
-            if live.busy:
-                async with live.lock:  # no await inside: never observed as busy
-                    pass
-            if self.live.get(live.uuid) is not live or live.page is None:
-                return
-            seen = live.location_version
-            where = await live.page.location(timeout_ms=self._settings.action_timeout_ms)
-            if live.busy or live.location_version != seen or where == live.location:
-                return
-            live.located(where)
-            self.record_after(live, lambda s: s.record_page_moved(*where))
-
     async def _reap_idle(self) -> None:
         while True:
             await asyncio.sleep(0.25)
@@ -506,7 +368,7 @@ class SessionService:
                 if live.page is not None and not live.busy and live.idle_for() > live.idle_timeout_s:
                     log.info("session.idle_timeout", session_id=live.public_id)
                     try:
-                        await self._end(live.uuid, lambda s: s.destroy(IDLE_TIMEOUT, None))
+                        await self.end_with(live.uuid, lambda s: s.destroy(IDLE_TIMEOUT, None))
                     except Exception:
                         log.exception("session.idle_timeout_failed", session_id=live.public_id)
 
@@ -565,35 +427,6 @@ class SessionService:
             session.check_can_act()
         nid = await self.call(self._app.update_session, live.uuid, change)
         self._consistency.wrote(live.account_id, nid)
-
-
-class _CrashRelay:
-    """Carries a crash of a page taken before its session existed to that session, once it does."""
-
-    def __init__(self, service: SessionService) -> None:
-        self._service = service
-        self._live: LiveSession | None = None
-        self._reason: str | None = None
-
-    def __call__(self, reason: str) -> None:
-        self._reason = reason
-        if self._live is not None:
-            self._service._spawn(self._service._crashed(self._live, reason))
-
-    def deliver_to(self, live: LiveSession) -> None:
-        self._live = live
-        if self._reason is not None:
-            self(self._reason)
-
-
-def _ready_on(driver: Driver, page: Page) -> dict[str, Any]:
-    """What the session's ready event records of the browser it got."""
-    return {
-        "browser": driver.description,
-        "engine": page.engine,
-        "engine_version": page.engine_version,
-        "tap_kind": page.tap_kind,
-    }
 
 
 def session_uuid(session_id: str) -> UUID:

@@ -380,7 +380,9 @@ class PlaywrightPage:
 
     async def location(self, *, timeout_ms: int) -> tuple[str, str]:
         if self._gone_reason() is None:
-            await self._navigations.landed(timeout_ms / 1000, after_action=True)
+            title = await self._navigations.landed(timeout_ms / 1000, after_action=True)
+            if title is not None:  # the page stayed put: its title came with the round trip
+                return self._navigations.address(), title
         return self._navigations.address(), await self._title()
 
     async def state(self) -> PageState:

@@ -26,7 +26,11 @@ _ERROR_DOCUMENTS = ("chrome-error:", "about:neterror", "about:certerror")
 # Answers that end a navigation without a new document.
 _NO_DOCUMENT = frozenset({204, 205})
 # One task on the page's own loop: by its end, a navigation an action queued has been requested.
-_ROUND_TRIP = "() => new Promise((resolve) => setTimeout(resolve, 0))"
+# After what the action queued has run: the document's title and whether it is still parsing, so a page
+# that stayed put answers where it is in this one call.
+_ROUND_TRIP = (
+    "() => new Promise((resolve) => setTimeout(() => resolve([document.title, document.readyState]), 0))"
+)
 
 
 class Navigations:
@@ -104,26 +108,30 @@ class Navigations:
     def showing_error(url: str) -> bool:
         return url.startswith(_ERROR_DOCUMENTS)
 
-    async def landed(self, timeout_s: float, *, after_action: bool) -> None:
+    async def landed(self, timeout_s: float, *, after_action: bool) -> str | None:
         """Waits, at most `timeout_s`, until navigations in flight have landed and the document
         they landed on has parsed (its title is known). Never raises: a page still loading past
         the bound is read as it is.
 
         `after_action`: first let the page run what the action queued, so a navigation it
-        started (a form submitted on a tap) is already in flight when the wait begins.
+        started (a form submitted on a tap) is already in flight when the wait begins; when none
+        is and the document has parsed, answers its title (read in the same call), else None.
         """
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout_s
         if after_action:
             # A page that navigates away destroys the context mid-call: that, too, is an answer.
             with contextlib.suppress(PlaywrightError, TimeoutError):
-                await asyncio.wait_for(self._page.evaluate(_ROUND_TRIP), timeout_s)
+                title, ready = await asyncio.wait_for(self._page.evaluate(_ROUND_TRIP), timeout_s)
+                if self._landed.is_set() and self.failed_url is None and ready != "loading":
+                    return str(title)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._landed.wait(), max(deadline - loop.time(), 0))
         remaining_ms = max(deadline - loop.time(), 0) * 1000
         if remaining_ms > 0 and self.failed_url is None:
             with contextlib.suppress(PlaywrightError, TimeoutError):
                 await self._page.wait_for_load_state("domcontentloaded", timeout=remaining_ms)
+        return None
 
     async def error_page_after(self, seen: int, timeout_s: float) -> None:
         """Waits, at most `timeout_s`, for an error page newer than the `seen`-th to load."""
