@@ -21,6 +21,7 @@ SCRIPTS = (
     "action_mix",
     "egress",
     "inspection",
+    "websocket",
     "held_sessions",
     "webkit",
     "event_store",
@@ -67,9 +68,6 @@ def write_results(scripts: list[str], took: dict[str, float], failed: list[str])
         "`driftstack serve` (HTTP on loopback, events stored); each ratio divides its median by its "
         "floor's median for the same work in the same run: raw Playwright for Chromium, raw W3C calls "
         "to the same WebKitWebDriver for WebKit. Times are milliseconds.",
-        "",
-        "Not measured: the WebSocket protocol (reference document 004) is not built yet, so there is "
-        "no WebSocket figure to compare with REST.",
         "",
     ]
     for script in scripts:
