@@ -41,8 +41,11 @@ END_RECORDED_S = 10.0
 _END_CODES = {IDLE_TIMEOUT: 408, "service_stopped": 503}
 
 
-@routes.get("/v1/sessions/ws")
+# Every method, so no other is taken for `/v1/sessions/{session_id}` with the id "ws".
+@routes.route("*", "/v1/sessions/ws")
 async def session_socket(request: web.Request) -> web.StreamResponse:
+    if request.method not in ("GET", "HEAD"):
+        raise web.HTTPMethodNotAllowed(request.method, ["GET", "HEAD"])
     who = await caller(request, "write", socket=True)  # refused before the upgrade: problem+json
     ws = web.WebSocketResponse(
         heartbeat=HEARTBEAT_S, autoping=False, max_msg_size=frames.FRAME_HARD_LIMIT, compress=False

@@ -17,6 +17,8 @@ PROBLEM_TYPE = "https://driftstack.dev/problems/method-not-allowed"
         ("PUT", "/v1/webhooks/whep_00000000-0000-0000-0000-000000000000", {"GET", "HEAD", "PATCH", "DELETE"}),
         ("GET", "/v1/webhooks/whep_00000000-0000-0000-0000-000000000000/rotate-secret", {"POST"}),
         ("POST", "/v1/account/me", {"GET", "HEAD"}),
+        ("DELETE", "/v1/sessions/ws", {"GET", "HEAD"}),  # the socket's route, not a session id
+        ("OPTIONS", "/v1/sessions/ws", {"GET", "HEAD"}),
     ],
 )
 async def test_a_method_the_route_does_not_take_answers_405_with_an_allow_header_naming_what_it_takes(
