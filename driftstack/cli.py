@@ -18,7 +18,7 @@ from .domain.api_key import ApiKey, parse_lifetime
 from .domain.errors import DomainError
 from .domain.tiers import TIERS
 from .drivers.base import Driver
-from .projections.accounts import stored_key_document, view_holds
+from .projections.accounts import last_accounts_event, stored_key_document, view_holds
 from .settings import Settings
 from .store import NoStore, Store, open_store
 
@@ -230,9 +230,10 @@ def _issue(app: Driftstack, args: argparse.Namespace) -> dict[str, Any]:
 def _revoke(app: Driftstack, key_id: str) -> dict[str, Any]:
     """Revokes, then waits (a few seconds at most) until the service's accounts view refuses it."""
     key, nid = app.revoke_key(key_id)
-    # Revoked before: wait for everything stored so far, that revocation included.
-    nid = nid or app.recorder.max_notification_id() or 0
-    applied = view_holds(app.recorder.datastore, nid, REVOKE_WAIT_S)  # type: ignore[attr-defined]
+    # Revoked before: wait for every accounts event stored so far, that revocation included.
+    datastore = app.recorder.datastore  # type: ignore[attr-defined]
+    nid = nid or last_accounts_event(datastore, app.recorder.events_table_name)  # type: ignore[attr-defined]
+    applied = view_holds(datastore, nid, REVOKE_WAIT_S)
     [shown] = _keys_json(app, [key])["data"]
     if applied:
         return {**shown, "in_effect": True}

@@ -139,6 +139,19 @@ _KEYS = "api_keys LEFT JOIN api_key_usage ON api_key_usage.key_id = api_keys.id"
 _KEY_COLUMNS = "id, account_id, name, scopes, created_at, expires_at, revoked_at, last_used_at"
 
 
+def last_accounts_event(datastore: PostgresDatastore, events_table: str) -> int:
+    """The last stored event the accounts view reads (it steps over every other kind)."""
+    with datastore.transaction(commit=False) as curs:
+        curs.execute(
+            SQL("SELECT max(notification_id) AS at FROM {} WHERE topic = ANY(%s)").format(
+                Identifier(events_table)
+            ),
+            (list(AccountsProjection.topics),),
+        )
+        row = curs.fetchone()
+    return int(row["at"] or 0) if row is not None else 0
+
+
 def view_holds(datastore: PostgresDatastore, notification_id: int, timeout_s: float) -> bool:
     """For the command line: whether the accounts view, which running services keep, holds the
     event within `timeout_s`. A store no service has ever run on has no view: False at once."""

@@ -101,6 +101,7 @@ class AuditLogView(View):
 
 class AuditLogProjection(ViewProjection[AuditLogView]):
     name = "audit_log"
+    handled_by_default = tuple(ACTIONS)
 
     @singledispatchmethod
     def process_event(self, domain_event: Any, tracking: Tracking) -> None:

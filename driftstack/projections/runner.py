@@ -174,22 +174,30 @@ class SupervisedProjection:
 
     def _follow(self) -> None:
         app, view, projection = self._app, self._view, self._projection
-        position = view.max_tracking_id(app.name) or 0
+        # `stored`: the position the view's tracking table holds. `position`: where it reads from, past
+        # the events after `stored` that are none of this view's (kept in memory: a restart steps over
+        # them again, reading none of them).
+        stored = position = view.max_tracking_id(app.name) or 0
         self.progress.advance(position)
         self._started.set()
         with _Wakeups(app.recorder, self._woken) as wakeups:
             while not self._stopping.is_set():
                 wakeups.check()
                 self._woken.clear()
+                # Read before the events: they commit in the order of their ids, so all up to it are stored.
+                head = (app.recorder.max_notification_id() or 0) if projection.topics else 0
                 notifications = app.recorder.select_notifications(
                     start=position, limit=RUN_LENGTH, topics=projection.topics, inclusive_of_start=False
                 )
-                if not notifications:
-                    self._moving()
-                    self._woken.wait(POLL_S)
-                    continue
-                position = self._apply(app, view, projection, position, notifications)
+                if notifications:
+                    stored = self._apply(app, view, projection, stored, notifications)
+                    position = max(position, stored)
+                if len(notifications) < RUN_LENGTH and head > position:
+                    position = head
+                    self.progress.advance(position)
                 self._moving()
+                if not notifications:
+                    self._woken.wait(POLL_S)
 
     def _apply(
         self,

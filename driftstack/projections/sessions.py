@@ -235,6 +235,7 @@ def write_patch(
 
 class SessionsProjection(ViewProjection[SessionsView]):
     name = "sessions_view"
+    handled_by_default = tuple(t for t in patch_for.registry if t is not object)
 
     @singledispatchmethod
     def process_event(self, domain_event: Any, tracking: Tracking) -> None:

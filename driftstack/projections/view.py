@@ -11,6 +11,7 @@ from typing import Any, ClassVar, Generic, Self, TypeVar
 from eventsourcing.persistence import Tracking
 from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
 from eventsourcing.projection import Projection
+from eventsourcing.utils import get_topic
 from psycopg import Cursor
 from psycopg.abc import Params, Query, QueryNoTemplate
 from psycopg.rows import DictRow
@@ -109,7 +110,26 @@ V = TypeVar("V", bound=View)
 
 
 class ViewProjection(Projection[V], Generic[V]):
-    """A projection into one View; events it does not handle still advance its position."""
+    """A projection into one View; events it does not handle still advance its position.
+
+    It reads only the events it handles: the types its `process_event` registers, and those its
+    default handler applies (`handled_by_default`). Its runner steps over the rest without reading
+    them, so an action of a session costs nothing to the views that show no actions.
+    """
+
+    # Events the default `process_event` applies (not registered on it one by one).
+    handled_by_default: ClassVar[tuple[type, ...]] = ()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # The class that declares the handlers (a subclass made only to carry attributes inherits them).
+        declaring = next(c for c in cls.__mro__ if "process_event" in c.__dict__)
+        dispatch = declaring.__dict__["process_event"]
+        handled = set(cls.handled_by_default)
+        if isinstance(dispatch, singledispatchmethod):
+            handled |= {t for t in dispatch.dispatcher.registry if t is not object}
+        if handled:
+            cls.topics = tuple(sorted(get_topic(t) for t in handled))
 
     @singledispatchmethod
     def process_event(self, domain_event: Any, tracking: Tracking) -> None:

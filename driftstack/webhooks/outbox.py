@@ -105,6 +105,7 @@ def open_keys(box: SecretBox, endpoint_id: UUID, sealed: bytes) -> list[dict[str
 
 class WebhookOutboxProjection(ViewProjection[WebhookOutboxView]):
     name = "webhook_outbox"
+    handled_by_default = tuple(t for t in patch_for.registry if t is not object)
     secret_box: ClassVar[SecretBox | None] = None
 
     def _box(self) -> SecretBox:
