@@ -19,6 +19,7 @@ from .application import Driftstack
 from .consistency import ReadYourWrites
 from .domain.session import Session
 from .drivers.base import Document, DriverError, NavigationResult, Page, Reason
+from .drivers.quiet import Quiet
 from .egress import Ledger, NavigationRefused
 from .live import LiveSession
 from .settings import Settings
@@ -95,11 +96,13 @@ class SessionActions:
         app: Driftstack,
         consistency: ReadYourWrites,
         settings: Settings,
+        quiet: Quiet,
     ) -> None:
         self._sessions = sessions
         self._app = app
         self._consistency = consistency
         self._settings = settings
+        self._quiet = quiet
 
     async def _act(
         self,
@@ -117,7 +120,8 @@ class SessionActions:
             started = time.monotonic()
             try:
                 assert live.page is not None
-                result = await run(live, live.page)
+                with self._quiet.working():
+                    result = await run(live, live.page)
             except DriverError as e:
                 ms, reason, detail = ms_since(started), e.reason.value, e.detail
                 url, title = await _where_after(live.page, e)

@@ -90,7 +90,7 @@ class SessionService:
         self._consistency = consistency
         self._settings = settings
         self.live = LiveSessions()
-        self.actions = SessionActions(self, app, consistency, settings)
+        self.actions = SessionActions(self, app, consistency, settings, driver.quiet)
         self.browsers = SessionBrowsers(self, app, driver, consistency, settings)
         self._executor = ThreadPoolExecutor(max_workers=8, thread_name_prefix="app")
         self._tasks: set[asyncio.Task[Any]] = set()

@@ -17,6 +17,7 @@ from driftstack.drivers.base import (
     PageState,
 )
 from driftstack.drivers.engines import Engines, webkitgtk_installed
+from driftstack.drivers.quiet import Quiet
 from driftstack.settings import Settings
 
 __all__ = [
@@ -77,13 +78,14 @@ def build_driver(settings: Settings, open_route: OpenRoute | None = None) -> Eng
         return _engine_driver(engine, settings, open_route)
 
     default = build(default_engine(settings))
+    quiet = Quiet()
     if settings.warm_pool_size > 0 and settings.warm_pool_archetypes:
         from driftstack.domain.archetypes import resolve
         from driftstack.drivers.warm_pool import WarmPool
 
         archetypes = [resolve(name) for name in settings.warm_pool_archetypes]
-        default = WarmPool(default, archetypes, settings.warm_pool_size)
-    return Engines(default, build, lambda engine: _installed(engine, settings))
+        default = WarmPool(default, archetypes, settings.warm_pool_size, quiet)
+    return Engines(default, build, lambda engine: _installed(engine, settings), quiet)
 
 
 def default_engine(settings: Settings) -> str:

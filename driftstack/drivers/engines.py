@@ -15,6 +15,7 @@ from typing import Any
 from driftstack.domain.archetypes import Archetype
 from driftstack.domain.errors import ValidationFailed
 from driftstack.drivers.base import Driver, DriverUnavailable, Page
+from driftstack.drivers.quiet import Quiet
 
 ENGINES = ("webkit", "chromium", "firefox")
 
@@ -23,9 +24,15 @@ class Engines:
     """The default engine's driver, and the others built on demand by `build(engine)`."""
 
     def __init__(
-        self, default: Driver, build: Callable[[str], Driver], installed: Callable[[str], bool]
+        self,
+        default: Driver,
+        build: Callable[[str], Driver],
+        installed: Callable[[str], bool],
+        quiet: Quiet | None = None,
     ) -> None:
         self._default = default
+        # Actions mark their browser work here; the warm pool refills only when none is under way.
+        self.quiet = quiet or Quiet()
         self._build = build
         self._installed = installed
         self._others: dict[str, Driver] = {}

@@ -16,10 +16,9 @@ import structlog
 
 from driftstack.domain.archetypes import Archetype
 from driftstack.drivers.base import Driver, DriverError, DriverUnavailable, Page
+from driftstack.drivers.quiet import Quiet
 
 log = structlog.get_logger()
-
-REFILL_AFTER_S = 0.1
 
 
 class _Pooled:
@@ -42,8 +41,11 @@ class _Pooled:
 class WarmPool:
     """A Driver that hands out pre-opened pages, `size` of them kept per archetype in `archetypes`."""
 
-    def __init__(self, driver: Driver, archetypes: Iterable[Archetype], size: int) -> None:
+    def __init__(
+        self, driver: Driver, archetypes: Iterable[Archetype], size: int, quiet: Quiet | None = None
+    ) -> None:
         self._driver = driver
+        self._quiet = quiet or Quiet()
         self._size = size
         self._archetypes = {a.slug: a for a in archetypes}
         self._stock: dict[str, list[_Pooled]] = {slug: [] for slug in self._archetypes}
@@ -154,10 +156,10 @@ class WarmPool:
         One at a time: a burst of opens would compete for the CPU with the sessions being served.
         """
         stock = self._stock[slug]
-        # The session that took a page is still being answered: opening the next one at once (a whole
-        # browser, on WebKitGTK) competes with it for the CPU.
-        await asyncio.sleep(REFILL_AFTER_S)
         while not self._stopping:
+            # Opening a page takes the browser's CPU for 150 to 250 ms (a whole browser on WebKitGTK):
+            # it waits until no session's action is under way, so it never slows the next one.
+            await self._quiet.wait()
             for pooled in [p for p in stock if p.dead]:
                 stock.remove(pooled)
                 self._discard(pooled)
