@@ -6,14 +6,11 @@ import asyncio
 import json
 import signal
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from typing import Any, cast
 from uuid import UUID
 
 import asyncpg
 import structlog
 from aiohttp import web
-from eventsourcing.postgres import PostgresApplicationRecorder
 
 from .access import Authenticator
 from .api_keys import KeyService
@@ -44,22 +41,21 @@ from .http.middleware import request_context
 from .inspection import SessionInspection
 from .key_usage import KeyUsage
 from .profiles import ProfileService
-from .projections.accounts import AccountsProjection, AccountsReader, AccountsView
+from .projections.accounts import AccountsReader
 from .projections.artifacts import ArtifactsReader
-from .projections.audit import AuditLogProjection, AuditLogReader, AuditLogView
-from .projections.profiles import ProfilesProjection, ProfilesReader, ProfilesView
-from .projections.runner import SupervisedProjection
+from .projections.audit import AuditLogReader
+from .projections.profiles import ProfilesReader
 from .projections.session_actions import SessionHistoryReader
-from .projections.sessions import SessionsProjection, SessionsReader, SessionsView
+from .projections.sessions import SessionsReader
 from .session_logs import SessionLogs
 from .sessions import SessionService
 from .settings import Settings
 from .socket_sessions import SocketSessions
 from .stopping import GracefulStop, StoppedAtOnce, StopSignals, exit_at_once
-from .store import Store, connect_asyncpg, open_store, reconnect_quickly, schema_lock
+from .store import Store, connect_asyncpg, open_store
+from .views import keep_views, open_application, recorder_of
 from .webhooks.dispatcher import Dispatcher
 from .webhooks.endpoints import WebhookService
-from .webhooks.outbox import WebhookOutboxProjection, WebhookOutboxView
 from .webhooks.records import WebhookRecords
 from .webhooks.secret_box import SecretBox
 from .webhooks.transport import Transport
@@ -75,55 +71,8 @@ _REQUESTS_GRACE_S = 5.0
 STOP = web.AppKey("stop", GracefulStop)
 
 
-@dataclass
-class Projections:
-    sessions: SupervisedProjection
-    audit: SupervisedProjection
-    accounts: SupervisedProjection
-    webhook_outbox: SupervisedProjection
-    profiles: SupervisedProjection
-
-    def all(self) -> list[SupervisedProjection]:
-        return [self.sessions, self.audit, self.accounts, self.profiles, self.webhook_outbox]
-
-
-def start_projections(env: dict[str, str], box: SecretBox, store_wait_s: float) -> Projections:
-    projections = Projections(
-        sessions=SupervisedProjection(SessionsProjection, SessionsView, Driftstack, env, store_wait_s),
-        audit=SupervisedProjection(AuditLogProjection, AuditLogView, Driftstack, env, store_wait_s),
-        accounts=SupervisedProjection(AccountsProjection, AccountsView, Driftstack, env, store_wait_s),
-        webhook_outbox=SupervisedProjection(
-            WebhookOutboxProjection,
-            WebhookOutboxView,
-            Driftstack,
-            env,
-            store_wait_s,
-            attributes={"secret_box": box},
-        ),
-        profiles=SupervisedProjection(ProfilesProjection, ProfilesView, Driftstack, env, store_wait_s),
-    )
-    for projection in projections.all():
-        projection.start()
-    return projections
-
-
 async def _init_connection(conn: asyncpg.Connection) -> None:
     await conn.set_type_codec("jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
-
-
-def _open(store: Store, env: dict[str, str], box: SecretBox, wait_s: float) -> tuple[Driftstack, Projections]:
-    """The application and the projections, their tables created under the store's schema lock."""
-    # A projection reads and writes one event at a time: one connection per pool is enough, and
-    # five projections with the library's default pools would hold ~30 idle connections a process.
-    projection_env = {**env, "POSTGRES_POOL_SIZE": "1", "POSTGRES_MAX_OVERFLOW": "1"}
-    with schema_lock(store):
-        application = Driftstack(env)
-        reconnect_quickly(_recorder(application).datastore, wait_s)
-        return application, start_projections(projection_env, box, wait_s)
-
-
-def _recorder(application: Driftstack) -> PostgresApplicationRecorder:
-    return cast(PostgresApplicationRecorder, application.recorder)  # PERSISTENCE_MODULE is postgres
 
 
 async def create_pool(store: Store, min_size: int, max_size: int) -> asyncpg.Pool:
@@ -141,11 +90,12 @@ async def build_app(settings: Settings, store: Store | None = None) -> web.Appli
     """Everything the service runs, started; all of it stops with the aiohttp app's cleanup."""
     if store is None:
         store = await asyncio.to_thread(open_store, settings, create=True)
-    env = store.eventsourcing_env(pool_size=settings.pool_size)
     box = SecretBox.from_service_key(store.cipher_key)
-    application, projections = await asyncio.to_thread(_open, store, env, box, settings.store_wait_s)
+    application = await asyncio.to_thread(open_application, store, settings)
+    kept = await keep_views(settings, store, application, box)
+    views = kept.views
     pool = await create_pool(store, min_size=2, max_size=max(4, settings.pool_size * 2))
-    recorder = _recorder(application)
+    recorder = recorder_of(application)
     watch = StoreWatch(pool, recorder.events_table_name, [recorder.datastore])
     await watch.start()
     egress = build_egress(settings)
@@ -169,7 +119,7 @@ async def build_app(settings: Settings, store: Store | None = None) -> web.Appli
         driver,
         egress,
         SessionsReader(pool),
-        projections.sessions.progress,
+        views.sessions,
         consistency,
         settings,
         logs,
@@ -179,12 +129,11 @@ async def build_app(settings: Settings, store: Store | None = None) -> web.Appli
         application,
         ArtifactsReader(pool),
         session_service,
-        projections.sessions.progress,
+        views.sessions,
         consistency,
         settings,
     )
     artifact_service.start()
-    await _catch_up(projections, await asyncio.to_thread(application.recorder.max_notification_id))
     records = WebhookRecords(pool, box)
     transport = Transport(timeout_s=settings.webhook_timeout_s, allow_private=settings.webhook_allow_private)
     dispatcher = None
@@ -202,19 +151,15 @@ async def build_app(settings: Settings, store: Store | None = None) -> web.Appli
         sockets=sockets,
         inspection=SessionInspection(session_service, SessionHistoryReader(pool)),
         artifacts=artifact_service,
-        profiles=ProfileService(
-            application, ProfilesReader(pool), projections.profiles.progress, consistency
-        ),
+        profiles=ProfileService(application, ProfilesReader(pool), views.profiles, consistency),
         audit=AuditLogReader(pool),
-        audit_progress=projections.audit.progress,
+        audit_progress=views.audit,
         consistency=consistency,
         driver=driver,
-        webhooks=WebhookService(
-            application, records, projections.webhook_outbox.progress, consistency, transport, settings
-        ),
-        keys=KeyService(application, AccountsReader(pool), projections.accounts.progress, consistency),
+        webhooks=WebhookService(application, records, views.webhook_outbox, consistency, transport, settings),
+        keys=KeyService(application, AccountsReader(pool), views.accounts, consistency),
     )
-    web_app[health.HEALTH] = ServiceHealth(watch, [p.progress for p in projections.all()])
+    web_app[health.HEALTH] = ServiceHealth(watch, views.all())
     for module in (
         socket,  # before sessions: /v1/sessions/ws is not a session id
         sessions,
@@ -235,7 +180,7 @@ async def build_app(settings: Settings, store: Store | None = None) -> web.Appli
     stop = GracefulStop(
         session_service,
         records,
-        projections.webhook_outbox.progress,
+        views.webhook_outbox,
         dispatcher,
         settings.stop_drain_s,
         head=lambda: asyncio.to_thread(application.recorder.max_notification_id),
@@ -259,7 +204,8 @@ async def build_app(settings: Settings, store: Store | None = None) -> web.Appli
         await driver.stop()
         await egress.stop()
         await pool.close()
-        await asyncio.to_thread(_stop_sync, projections, application)
+        await kept.stop()
+        await asyncio.to_thread(application.close)
 
     web_app.on_shutdown.append(end_sessions)
     web_app.on_cleanup.append(shut_down)
@@ -274,40 +220,6 @@ def disabler(application: Driftstack) -> Callable[[UUID, str, str], Awaitable[No
             log.warning("webhooks.endpoint_disabled", endpoint_id=f"whep_{endpoint_id}", reason=reason)
 
     return disable
-
-
-async def _catch_up(projections: Projections, head: int | None) -> None:
-    """Serves nothing until the views hold every event stored before this start.
-
-    A view rebuilt from scratch (or left behind while the service was down) would otherwise
-    answer reads from part of the history: sessions missing, or still `ready` after a restart
-    marked them errored.
-    """
-    if not head:
-        return
-    waited = 0.0
-    for projection in projections.all():
-        while not await projection.progress.reached(head, timeout=_CATCH_UP_LOG_EVERY_S):
-            stall = projection.progress.stall
-            if stall is not None and stall.cause == "event":
-                # Logged as view.failing and shown in /healthz; the other views serve meanwhile.
-                break
-            waited += _CATCH_UP_LOG_EVERY_S
-            log.info(
-                "views.catching_up",
-                projection=projection.name,
-                position=projection.progress.position,
-                head=head,
-            )
-            if waited >= _CATCH_UP_LIMIT_S:
-                log.warning("views.behind", projection=projection.name, head=head)
-                return
-
-
-def _stop_sync(projections: Projections, application: Any) -> None:
-    for projection in projections.all():
-        projection.stop()
-    application.close()
 
 
 async def _dispatch_until_stopped(settings: Settings) -> None:

@@ -124,6 +124,12 @@ def _parser() -> argparse.ArgumentParser:
         "dispatch", help="run a dispatcher alone (beside `serve`'s own); any number can run at once"
     )
 
+    commands.add_parser(
+        "project",
+        help="keep the views (the read models built from the events) until stopped; `serve` runs this in a "
+        "process of its own (DRIFTSTACK_PROJECTOR=process)",
+    )
+
     views = commands.add_parser("views", help="maintain the read models built from the events")
     view_commands = views.add_subparsers(dest="action", required=True)
     view_commands.add_parser(
@@ -146,7 +152,7 @@ def _rebuild_views(settings: Settings) -> int:
 def _log_level(command: str, level: str) -> str:
     """The service and a dispatcher log as configured; a one-shot command answers on stdout and
     says on stderr only what went wrong (DRIFTSTACK_LOG_LEVEL=debug still shows everything)."""
-    if command in {"serve", "webhooks"} or level == "debug":
+    if command in {"serve", "webhooks", "project"} or level == "debug":
         return level
     return level if logging.getLevelName(level.upper()) >= logging.WARNING else "warning"
 
@@ -194,6 +200,10 @@ def _command(args: argparse.Namespace, settings: Settings) -> int:
         )
     if args.command == "views":
         return _rebuild_views(settings)
+    if args.command == "project":
+        from .views import project
+
+        return project(settings)
     if args.command == "webhooks":
         from .app import dispatch
 

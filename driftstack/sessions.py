@@ -31,6 +31,7 @@ from .drivers.base import (
 )
 from .drivers.engines import Engines
 from .egress import Egress
+from .group_commit import GroupCommit
 from .live import LiveSession, LiveSessions
 from .projections.progress import Progress
 from .projections.sessions import SessionsReader, new_session_document
@@ -96,6 +97,8 @@ class SessionService:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._reaper: asyncio.Task[None] | None = None
         self._end_watches: dict[UUID, asyncio.Event] = {}
+        # Actions' events of every session, stored together when they come at the same moment.
+        self._group = GroupCommit(lambda changes: self.call(self._app.update_sessions, changes))
         self.stopping = False
 
     # Running
@@ -247,7 +250,7 @@ class SessionService:
 
     async def record(self, who: Principal, uuid: UUID, change: Callable[[Session], None]) -> None:
         """Stores one fact of a session with no live page (a `standard` client's); SessionGone once it ended."""
-        nid = await self.call(self._app.update_session, uuid, change)
+        nid = await self._group.store(uuid, change)
         self._consistency.wrote(who.account_id, nid)
 
     def watch_end(self, uuid: UUID) -> asyncio.Event:
@@ -425,7 +428,7 @@ class SessionService:
             # Ended (destroyed, timed out, crashed) while the action ran.
             session = await self.call(self._app.get_session, live.uuid)
             session.check_can_act()
-        nid = await self.call(self._app.update_session, live.uuid, change)
+        nid = await self._group.store(live.uuid, change)
         self._consistency.wrote(live.account_id, nid)
 
 

@@ -19,6 +19,13 @@ def _float_or_none(env: dict[str, str], name: str) -> float | None:
     return float(raw) if raw not in (None, "") else None
 
 
+def _choice(env: dict[str, str], name: str, choices: tuple[str, ...], default: str) -> str:
+    raw = env.get(name, "").strip().lower() or default
+    if raw not in choices:
+        raise ValueError(f"{name} is one of {', '.join(choices)}, not {raw!r}")
+    return raw
+
+
 def _flag(env: dict[str, str], name: str, default: bool = False) -> bool:
     raw = env.get(name, "").strip().lower()
     return raw in {"1", "true", "yes", "on"} if raw else default
@@ -108,6 +115,9 @@ class Settings:
     proxies: str | None = None
     webhook_allow_private: bool = False  # tests and private networks: deliver to non-public addresses
     webhook_dispatch: bool = True  # `serve` runs a dispatcher too
+    # Where the views are kept: "process", a `driftstack project` process `serve` supervises (off the
+    # HTTP process's interpreter); "thread", threads of the serving process (an embedded service, tests).
+    projector: str = "process"
     webhook_retry_schedule_s: tuple[float, ...] = WEBHOOK_RETRY_SCHEDULE_S
     webhook_timeout_s: float = 15.0
     webhook_lease_s: float = 60.0  # a claimed delivery not recorded by then is claimable again
@@ -157,6 +167,7 @@ class Settings:
             proxies=env.get("DRIFTSTACK_PROXIES") or None,
             webhook_allow_private=_flag(env, "DRIFTSTACK_WEBHOOK_ALLOW_PRIVATE"),
             webhook_dispatch=_flag(env, "DRIFTSTACK_WEBHOOK_DISPATCH", default=True),
+            projector=_choice(env, "DRIFTSTACK_PROJECTOR", ("process", "thread"), "process"),
             webhook_retry_schedule_s=_seconds_list(
                 env, "DRIFTSTACK_WEBHOOK_RETRY_SCHEDULE_S", WEBHOOK_RETRY_SCHEDULE_S
             ),

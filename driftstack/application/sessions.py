@@ -50,6 +50,29 @@ class SessionCommands(Commands):
 
         return self._retrying(command)
 
+    def update_sessions(
+        self, changes: list[tuple[UUID, Callable[[Session], object]]]
+    ) -> list[int | Exception]:
+        """Applies one fact to each of several sessions and stores them all in one transaction (a group
+        commit: what waits to be stored at the same moment costs one commit). Each answer is the batch's
+        notification id, or the error its change raised (a session ended meanwhile: left out of the save)."""
+
+        def command() -> list[int | Exception]:
+            sessions: list[Session] = []
+            refused: dict[int, Exception] = {}
+            for i, (uuid, change) in enumerate(changes):
+                try:
+                    session = self.get_session(uuid)
+                    change(session)
+                except Exception as e:  # noqa: BLE001  (that change's own answer, handed back to it)
+                    refused[i] = e
+                    continue
+                sessions.append(session)
+            nid = self._save(*sessions) if sessions else 0
+            return [refused.get(i, nid) for i in range(len(changes))]
+
+        return self._retrying(command)
+
     def end_session(
         self, uuid: UUID, end: Callable[[Session], bool], state: dict[str, Any] | None = None
     ) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -17,6 +18,7 @@ from psycopg.sql import SQL, Identifier
 
 from ..store import reconnect_quickly, unreachable
 from .progress import Progress, Stall
+from .published import announce
 from .view import View, ViewMoved
 
 log = structlog.get_logger()
@@ -73,6 +75,7 @@ class SupervisedProjection:
         self._store_wait_s = store_wait_s
         self._pause_s = RESTART_FIRST_S
         self._reported: tuple[object, ...] | None = None
+        self._announced = (-1, 0.0)  # the position last announced, and when
         self._stopping = threading.Event()
         self._woken = threading.Event()
         self._started = threading.Event()
@@ -103,6 +106,16 @@ class SupervisedProjection:
         if not self._started.wait(timeout):
             raise RuntimeError(f"projection {self.name} did not start")
 
+    def create_tables(self) -> None:
+        """Creates the view's tables without following the events: for a process that reads the view
+        while another keeps it."""
+        environment = Environment(self.name, {**os.environ, **self._env})
+        factory = InfrastructureFactory[View].construct(environment)
+        try:
+            factory.tracking_recorder(self._view_class)
+        finally:
+            factory.close()
+
     def stop(self) -> None:
         self._stopping.set()
         self._woken.set()
@@ -132,6 +145,20 @@ class SupervisedProjection:
             if not self._stopping.wait(self._pause_s):
                 self._pause_s = min(self._pause_s * 2, RESTART_CAP_S)
 
+    def _announce(self, position: int, stall: Stall | None = None) -> None:
+        """Tells the processes that follow this view where it stands: after a step over events that are
+        none of its own (a commit announces itself), and once a POLL_S while idle, so a follower that
+        missed one catches up."""
+        if (
+            stall is None
+            and position == self._announced[0]
+            and self._announced[1] > time.monotonic() - POLL_S
+        ):
+            return
+        with self._view.datastore.get_connection() as conn:  # autocommit: one statement, one round trip
+            announce(conn, self.name, position, stall)
+        self._announced = (position, time.monotonic())
+
     def _stalled(self, e: EventNotApplied) -> None:
         cause = e.__cause__ or e
         self.progress.stalled(
@@ -139,6 +166,8 @@ class SupervisedProjection:
                 "event", f"{type(cause).__name__}: {cause}", notification_id=e.notification_id, topic=e.topic
             )
         )
+        with contextlib.suppress(Exception):  # followers in other processes see it in their health
+            self._announce(self.progress.position, self.progress.stall)
         if self._reported != ("event", e.notification_id):
             self._reported = ("event", e.notification_id)
             log.error(
@@ -197,6 +226,7 @@ class SupervisedProjection:
                     self.progress.advance(position)
                 self._moving()
                 if not notifications:
+                    self._announce(position)
                     self._woken.wait(POLL_S)
 
     def _apply(

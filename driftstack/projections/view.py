@@ -17,6 +17,7 @@ from psycopg.abc import Params, Query, QueryNoTemplate
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Composed
 
+from .published import announce
 from .storable import storable
 
 Write = Callable[[Cursor[DictRow]], object]
@@ -96,6 +97,10 @@ class View(PostgresTrackingRecorder):
                 self._run = None
             if run.tracking is not None:
                 self._insert_tracking(curs, run.tracking)
+                # Delivered once the run commits: every process following the view learns it then.
+                announce(
+                    curs, self.tracking_table_name.removesuffix("_tracking"), run.tracking.notification_id
+                )
 
     def commit(self, tracking: Tracking, write: Write | None = None) -> None:
         """Writes one event's rows into the open run, which records its position."""

@@ -180,5 +180,5 @@ async def test_a_stop_of_the_service_ends_each_socket_with_a_fatal_503(driftstac
     fatal = await socket.read()
     assert (fatal["type"], fatal["code"]) == ("fatal", 503), fatal
     assert await socket.closed() is not None
-    status, session, _ = await api.get(f"/v1/sessions/{hello['id']}")
+    _, session, _ = await api.get(f"/v1/sessions/{hello['id']}")
     assert (session["status"], session["reason"]) == ("destroyed", "service_stopped")

@@ -3,6 +3,7 @@ redirects, retries, timeout, `goto` fields and middleware; every frame's action 
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 from typing import Any
@@ -239,3 +240,26 @@ async def test_standard_sockets_take_no_concurrency_slot(service: Harness) -> No
     assert session["socket_client"] is None
     await first.close()
     await second.close()
+
+
+async def test_sockets_acting_at_once_have_every_action_recorded_in_order(
+    service: Harness, pages: tuple[Site, str]
+) -> None:
+    """Their events are stored together when they come at the same moment (a group commit): none lost,
+    none out of its session's order."""
+    _, base = pages
+    api = await service.client()
+
+    async def one(n: int) -> str:
+        socket, hello = await opened(service, api.key or "")
+        for i in range(6):
+            answer = await socket.ask({"action": "goto", "url": f"{base}/echo?socket={n}&step={i}"})
+            assert answer["status_code"] == 200, answer
+        await socket.ask({"action": "close"})
+        return str(hello["id"])
+
+    ids = await asyncio.gather(*(one(n) for n in range(8)))
+    for n, session_id in enumerate(ids):
+        _, actions, _ = await api.get(f"/v1/sessions/{session_id}/actions?limit=100")
+        urls = [a["details"]["url"] for a in actions["data"]]
+        assert urls == [f"{base}/echo?socket={n}&step={i}" for i in range(6)], urls
