@@ -253,21 +253,24 @@ class StandardDrive:
         await self._record(lambda s: s.record_state_read(key, url, len(body), 0, title=""))
         return body
 
+    # Recorded under the action log's names, as the browser client's would be.
     async def click(self, selector: str) -> None:
-        await self._no_page("click", {"selector": selector})
+        await self._no_page("click", "interact", {"type": "tap", "selector": selector})
 
     async def fill(self, selector: str, value: str) -> None:
-        await self._no_page("fill", {"selector": selector, "text_length": len(value)})
+        await self._no_page(
+            "fill", "interact", {"type": "fill", "selector": selector, "text_length": len(value)}
+        )
 
     async def evaluate(self, script: str) -> Any:
-        await self._no_page("evaluate", {"script_length": len(script)})
+        await self._no_page("evaluate", "evaluate", {"script_length": len(script)})
 
     async def screenshot(self) -> bytes:
-        await self._no_page("screenshot", {})
+        await self._no_page("screenshot", "capture", {"kind": "screenshot", "full_page": False})
         raise AssertionError("unreachable")
 
-    async def _no_page(self, action: str, details: dict[str, Any]) -> None:
-        why = f"the standard client has no page to {action}: open the socket with client 'browser'"
+    async def _no_page(self, frame: str, action: str, details: dict[str, Any]) -> None:
+        why = f"the standard client has no page to {frame}: open the socket with client 'browser'"
         key = self._who.api_key_id
         await self._record(
             lambda s: s.record_failure(

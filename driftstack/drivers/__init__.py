@@ -84,7 +84,11 @@ def build_driver(settings: Settings, open_route: OpenRoute | None = None) -> Eng
         from driftstack.drivers.warm_pool import WarmPool
 
         archetypes = [resolve(name) for name in settings.warm_pool_archetypes]
-        default = WarmPool(default, archetypes, settings.warm_pool_size, quiet)
+        # WebKitGTK opens a whole browser per page, on the display the sessions' browsers share: one opened
+        # while another session navigates was seen to hold that navigation past its timeout (why is not
+        # known yet), so its pool refills at once after a take, before the session acts, as it always did.
+        yields = default.engine != "webkit"
+        default = WarmPool(default, archetypes, settings.warm_pool_size, quiet if yields else None)
     return Engines(default, build, lambda engine: _installed(engine, settings), quiet)
 
 

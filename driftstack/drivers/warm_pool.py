@@ -20,6 +20,9 @@ from driftstack.drivers.quiet import Quiet
 
 log = structlog.get_logger()
 
+# Without a quiet gate: how long after a page is taken the next one is opened.
+REFILL_AFTER_S = 0.1
+
 
 class _Pooled:
     """A page waiting in the pool, and where its crash goes once a session has it."""
@@ -44,8 +47,9 @@ class WarmPool:
     def __init__(
         self, driver: Driver, archetypes: Iterable[Archetype], size: int, quiet: Quiet | None = None
     ) -> None:
+        """`quiet`: refill only when no session's action is under way (None: 100 ms after a take)."""
         self._driver = driver
-        self._quiet = quiet or Quiet()
+        self._quiet = quiet
         self._size = size
         self._archetypes = {a.slug: a for a in archetypes}
         self._stock: dict[str, list[_Pooled]] = {slug: [] for slug in self._archetypes}
@@ -156,10 +160,15 @@ class WarmPool:
         One at a time: a burst of opens would compete for the CPU with the sessions being served.
         """
         stock = self._stock[slug]
+        if self._quiet is None:
+            # The session that took a page is still being answered: opening the next one at once (a
+            # whole browser, on WebKitGTK) competes with it for the CPU.
+            await asyncio.sleep(REFILL_AFTER_S)
         while not self._stopping:
-            # Opening a page takes the browser's CPU for 150 to 250 ms (a whole browser on WebKitGTK):
-            # it waits until no session's action is under way, so it never slows the next one.
-            await self._quiet.wait()
+            if self._quiet is not None:
+                # Opening a page takes the browser's CPU for 150 to 250 ms: it waits until no session's
+                # action is under way, so it never slows the next one.
+                await self._quiet.wait()
             for pooled in [p for p in stock if p.dead]:
                 stock.remove(pooled)
                 self._discard(pooled)

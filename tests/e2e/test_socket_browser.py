@@ -35,7 +35,7 @@ async def test_every_frame_drives_a_real_session_recorded_like_any_other(
 ) -> None:
     _, base = pages
     api = await service.client()
-    socket, hello = await opened(service, api.key or "", client="browser", timeout="3s")
+    socket, hello = await opened(service, api.key or "", client="browser", timeout="20s")
     assert hello["client"] == "browser"
     session_path = f"/v1/sessions/{hello['id']}"
     status, session, _ = await api.get(session_path)
@@ -72,8 +72,6 @@ async def test_every_frame_drives_a_real_session_recorded_like_any_other(
     assert base64.b64decode(shot["screenshot"]).startswith(PNG)
     assert await socket.ask({"action": "click", "selector": "#tap-me"}) == {"action": "clicked"}
 
-    missing = await socket.ask({"action": "click", "selector": "#missing"})
-    assert (missing["type"], missing["code"]) == ("error", 404), missing
     threw = await socket.ask({"action": "evaluate", "script": "throw new Error('no')"})
     assert (threw["type"], threw["code"]) == ("error", 422), threw
     as_post = await socket.ask({"action": "goto", "url": f"{base}/echo", "method": "POST"})
@@ -94,9 +92,8 @@ async def test_every_frame_drives_a_real_session_recorded_like_any_other(
         ("state", True),
         ("capture", True),
         ("interact", True),
-        ("interact", False),
         ("evaluate", False),
-    ]
+    ], actions["data"]
     _, audit, _ = await api.get("/v1/audit-log?limit=100")
     actions_seen = {entry["action"] for entry in audit["data"]}
     assert {"session.created", "session.evaluated", "session.destroyed"} <= actions_seen
@@ -121,7 +118,11 @@ async def test_a_dropped_socket_ends_its_browser_session_and_frees_the_slot(serv
 
 async def test_a_rest_destroy_ends_the_socket_with_a_fatal_frame(service: Harness) -> None:
     api = await service.client()
-    socket, hello = await opened(service, api.key or "", client="browser")
+    socket, hello = await opened(service, api.key or "", client="browser", timeout="500ms")
+    # An action past the open's timeout is an error frame; the socket stays usable.
+    missing = await socket.ask({"action": "click", "selector": "#missing"})
+    assert (missing["type"], missing["code"]) in (("error", 404), ("error", 408)), missing
+    assert (await socket.ask({"action": "evaluate", "script": "1 + 1"}))["result"] == 2
     assert (await api.delete(f"/v1/sessions/{hello['id']}"))[0] == 204
     fatal = await socket.read()
     assert (fatal["type"], fatal["code"]) == ("fatal", 410), fatal

@@ -184,6 +184,13 @@ async def test_the_standard_client_has_no_page_to_click(service: Harness, pages:
     ):
         answer = await socket.ask(frame)
         assert (answer["type"], answer["code"]) == ("error", 501), answer
+    _, actions, _ = await api.get(f"/v1/sessions/{hello['id']}/actions")
+    assert [(a["type"], a["success"], a["error"]["reason"]) for a in actions["data"]] == [
+        ("interact", False, "unsupported"),
+        ("interact", False, "unsupported"),
+        ("evaluate", False, "unsupported"),
+        ("capture", False, "unsupported"),
+    ]
     # Its session has no browser for REST to drive; it is healthy while its socket is open.
     status, problem, _ = await api.post(
         f"/v1/sessions/{hello['id']}/navigate", {"url": "https://example.com"}

@@ -12,7 +12,8 @@ from .common import DEFAULT_LIMIT, Limit, Page, PositionCursor, Timestamp
 from .sessions import Status
 
 Count = Annotated[int, Field(ge=0)]
-ActionType = Literal["navigate", "interact", "wait", "state", "capture"]
+# `evaluate` is the WebSocket's (REST has no script action).
+ActionType = Literal["navigate", "interact", "wait", "state", "capture", "evaluate"]
 
 
 class OldestFirst(Query):
