@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..conftest import BOTH_ENGINES, Api, Harness, StartDriftstack
+from .servers import poll
 
 pytestmark = BOTH_ENGINES
 
@@ -182,7 +183,14 @@ async def test_the_network_log_keeps_each_request_with_its_status_failure_and_re
     assert (await api.post(f"{path}/navigate", {"url": f"{site}/noisy"}))[0] == 200
     assert (await api.post(f"{path}/wait", {"kind": "selector", "selector": "#done"}))[0] == 200
 
-    requests, _ = await every_of(api, f"{path}/network")
+    # The page saw its fetches settle; the engine reports each finished request a moment later.
+    expected = {f"{site}/noisy", f"{site}/missing", "http://127.0.0.2:8080/refused"}
+
+    async def all_reported() -> list[dict[str, Any]]:
+        requests, _ = await every_of(api, f"{path}/network")
+        return requests if expected <= {r["url"] for r in requests} else []
+
+    requests = await poll(all_reported, what="every request of the page on record")
     by_url = {r["url"]: r for r in requests}
     page = by_url[f"{site}/noisy"]
     assert (page["method"], page["status"], page["resource_type"], page["failure"]) == (

@@ -39,7 +39,12 @@ async def test_destroying_a_session_sends_a_signed_session_completed_with_its_me
     assert [r.type for r in receiver.received] == ["session.completed"]
     print(f"session.completed arrived {latency_s * 1000:.0f} ms after DELETE returned")
 
-    [delivery] = await deliveries(api, endpoint["id"])
+    # The dispatcher records the attempt once the receiver has answered: a moment after it received it.
+    async def recorded() -> list[dict[str, Any]]:
+        found = await deliveries(api, endpoint["id"])
+        return found if found and found[0]["status"] != "delivering" else []
+
+    [delivery] = await poll(recorded, what="the delivery's attempt on record")
     assert delivery["status"] == "succeeded" and delivery["message_id"] == payload["id"]
     [attempt] = delivery["attempts"]
     assert attempt["response_status"] == 200 and attempt["response_body"] == "answered 200"
