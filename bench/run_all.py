@@ -19,6 +19,7 @@ BENCH = Path(__file__).resolve().parent
 SCRIPTS = (
     "create_ready",
     "action_mix",
+    "load",
     "egress",
     "inspection",
     "websocket",
