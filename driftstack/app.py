@@ -53,7 +53,7 @@ from .settings import Settings
 from .socket_sessions import SocketSessions
 from .stopping import GracefulStop, StoppedAtOnce, StopSignals, exit_at_once
 from .store import Store, connect_asyncpg, open_store
-from .views import keep_views, open_application, recorder_of
+from .views import catch_up, keep_views, open_application, recorder_of
 from .webhooks.dispatcher import Dispatcher
 from .webhooks.endpoints import WebhookService
 from .webhooks.records import WebhookRecords
@@ -92,7 +92,7 @@ async def build_app(settings: Settings, store: Store | None = None) -> web.Appli
         store = await asyncio.to_thread(open_store, settings, create=True)
     box = SecretBox.from_service_key(store.cipher_key)
     application = await asyncio.to_thread(open_application, store, settings)
-    kept = await keep_views(settings, store, application, box)
+    kept = await keep_views(settings, store, box)
     views = kept.views
     pool = await create_pool(store, min_size=2, max_size=max(4, settings.pool_size * 2))
     recorder = recorder_of(application)
@@ -134,6 +134,8 @@ async def build_app(settings: Settings, store: Store | None = None) -> web.Appli
         settings,
     )
     artifact_service.start()
+    # After the start has errored this node's old sessions: reads then show them errored.
+    await catch_up(views, await asyncio.to_thread(application.recorder.max_notification_id))
     records = WebhookRecords(pool, box)
     transport = Transport(timeout_s=settings.webhook_timeout_s, allow_private=settings.webhook_allow_private)
     dispatcher = None

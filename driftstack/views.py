@@ -90,9 +90,8 @@ class KeptViews:
         await self._stop()
 
 
-async def keep_views(settings: Settings, store: Store, application: Driftstack, box: SecretBox) -> KeptViews:
-    """Starts the views as the settings say (threads here, or a projector process) and waits until they
-    hold every event stored before this start."""
+async def keep_views(settings: Settings, store: Store, box: SecretBox) -> KeptViews:
+    """Starts the views as the settings say: threads here, or a projector process this one follows."""
     env = store.eventsourcing_env(pool_size=settings.pool_size)
     found = build_projections(env, box, settings.store_wait_s)
     if settings.projector == "thread":
@@ -135,7 +134,6 @@ async def keep_views(settings: Settings, store: Store, application: Driftstack, 
             ),
             stop,
         )
-    await _catch_up(kept.views, await asyncio.to_thread(application.recorder.max_notification_id))
     return kept
 
 
@@ -166,7 +164,7 @@ def _stop_here(found: Projections) -> None:
         projection.stop()
 
 
-async def _catch_up(views: Views, head: int | None) -> None:
+async def catch_up(views: Views, head: int | None) -> None:
     """Serves nothing until the views hold every event stored before this start.
 
     A view rebuilt from scratch (or left behind while the service was down) would otherwise
