@@ -26,6 +26,7 @@ SCRIPTS = (
     "held_sessions",
     "webkit",
     "event_store",
+    "group_commit",
     "list_sessions",
     "webhooks",
 )
