@@ -4,30 +4,13 @@ any session's actions; its concurrency slot; a dropped socket or a REST destroy 
 from __future__ import annotations
 
 import base64
-from typing import Any
 
-import pytest
-
-from ..conftest import BOTH_ENGINES, Harness, StartDriftstack
+from ..conftest import BOTH_ENGINES, Harness
 from .socket_client import Site, connect, opened
 
 pytestmark = BOTH_ENGINES
 
 PNG = b"\x89PNG\r\n\x1a\n"
-
-
-@pytest.fixture
-async def pages(aiohttp_server: Any) -> tuple[Site, str]:
-    site = Site()
-    server = await aiohttp_server(site.app(), host="127.0.0.1")
-    return site, f"http://127.0.0.1:{server.port}"
-
-
-@pytest.fixture
-async def service(start_driftstack: StartDriftstack, site: str, pages: tuple[Site, str]) -> Harness:
-    return await start_driftstack(
-        egress_allow=(site.removeprefix("http://"), pages[1].removeprefix("http://"))
-    )
 
 
 async def test_every_frame_drives_a_real_session_recorded_like_any_other(

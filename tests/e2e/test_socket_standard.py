@@ -8,26 +8,9 @@ import base64
 import json
 from typing import Any
 
-import pytest
-
 from ..conftest import Harness, StartDriftstack
 from .socket_client import Site, connect, opened
 from .upstream_proxies import upstream_proxy
-
-
-@pytest.fixture
-async def pages(aiohttp_server: Any) -> tuple[Site, str]:
-    site = Site()
-    server = await aiohttp_server(site.app(), host="127.0.0.1")
-    return site, f"http://127.0.0.1:{server.port}"
-
-
-@pytest.fixture
-async def service(start_driftstack: StartDriftstack, site: str, pages: tuple[Site, str]) -> Harness:
-    """Driftstack whose egress opens the test pages and the socket site (the rest of loopback stays refused)."""
-    return await start_driftstack(
-        egress_allow=(site.removeprefix("http://"), pages[1].removeprefix("http://"))
-    )
 
 
 def decoded(frame: dict[str, Any]) -> Any:

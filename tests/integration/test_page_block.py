@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import base64
 import fnmatch
-import os
 import re
-from collections.abc import AsyncIterator
 from types import SimpleNamespace
 from typing import Any
 
@@ -14,11 +12,9 @@ import pytest
 from aiohttp import web
 
 from driftstack.domain.archetypes import resolve
-from driftstack.drivers import webkit_host
 from driftstack.drivers.base import DriverError, Page, Reason
-from driftstack.drivers.playwright import PlaywrightDriver
 from driftstack.drivers.webdriver import WebDriverDriver, WebDriverPage, url_filter
-from tests.conftest import BOTH_ENGINES, chromium_path
+from tests.conftest import BOTH_ENGINES
 
 IPHONE = resolve(None)
 T = 10_000  # ms; generous for a loaded box, every wait below resolves long before it
@@ -60,28 +56,6 @@ async def origin(aiohttp_server: Any) -> tuple[str, list[str]]:
     app.router.add_get("/c.json", data)
     server = await aiohttp_server(app, host="127.0.0.1")
     return f"http://127.0.0.1:{server.port}", seen
-
-
-@pytest.fixture
-async def a_page(engine: str) -> AsyncIterator[Page]:
-    """A page on `engine`, alone in its browser."""
-    driver: PlaywrightDriver | WebDriverDriver
-    if engine == "chromium":
-        executable = chromium_path()
-        if executable is None or not os.path.exists(executable):
-            pytest.skip("no Chromium (apt-get install chromium)")
-        driver = PlaywrightDriver("chromium", executable)
-    else:
-        if webkit_host.missing_parts():
-            pytest.skip("WebKitGTK is not installed: " + webkit_host.INSTALL_HINT)
-        driver = WebDriverDriver()
-    await driver.start()
-    page = await driver.open(IPHONE)
-    try:
-        yield page
-    finally:
-        await page.close()
-        await driver.stop()
 
 
 @BOTH_ENGINES
