@@ -247,8 +247,10 @@ async def http() -> AsyncIterator[aiohttp.ClientSession]:
         yield session
 
 
-async def statuses(api: Api, *sids: str) -> list[str]:
-    return [(await api.get(f"/v1/sessions/{sid}"))[1]["status"] for sid in sids]
+async def statuses(*held: tuple[Api, str]) -> list[str]:
+    """Each session is read on the node that created it: a node waits for its own writes only,
+    so another node's create may not be in its view yet."""
+    return [(await api.get(f"/v1/sessions/{sid}"))[1]["status"] for api, sid in held]
 
 
 async def test_sessions_racing_for_one_profile_on_two_servers_never_run_together(
@@ -265,12 +267,12 @@ async def test_sessions_racing_for_one_profile_on_two_servers_never_run_together
     )
 
     async def one_ready() -> list[str] | None:
-        now = await statuses(on_a, one["id"], two["id"])
+        now = await statuses((on_a, one["id"]), (on_b, two["id"]))
         return now if "ready" in now else None
 
     assert sorted(await poll(one_ready, what="one session ready")) == ["creating", "ready"]
     await asyncio.sleep(1.5)
-    now = await statuses(on_a, one["id"], two["id"])
+    now = await statuses((on_a, one["id"]), (on_b, two["id"]))
     assert sorted(now) == ["creating", "ready"], "the loser waits; never two live on one profile"
     pairs = [(one, on_a), (two, on_b)]
     (first, first_api), (second, second_api) = pairs if now[0] == "ready" else pairs[::-1]
