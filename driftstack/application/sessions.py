@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from copy import deepcopy
 from typing import Any
 from uuid import UUID
 
@@ -17,6 +18,23 @@ from .commands import Commands
 
 
 class SessionCommands(Commands):
+    def __init__(self, env: Mapping[str, str] | None = None) -> None:
+        super().__init__(env)
+        # The live sessions this process writes, as it last saved them. A session's events come from
+        # the node running its browser, one after another, so its next change needs no read of the
+        # store: only another writer's event (a destroy on another node) makes the copy stale, and
+        # then the save conflicts and the change is made again on the stream read afresh.
+        self._written: dict[UUID, Session] = {}
+
+    def _session_to_change(self, uuid: UUID) -> Session:
+        """The session as this process last saved it, else read from the store. Taken out while it is
+        changed, so a failed change or save (the copy may hold an event never stored) is forgotten."""
+        return self._written.pop(uuid, None) or self.get_session(uuid)
+
+    def _saved_session(self, session: Session) -> None:
+        if not session.is_terminal:
+            self._written[session.id] = session
+
     def create_session(
         self, account_id: str, *, ready_on: dict[str, Any] | None = None, **spec: Any
     ) -> tuple[Session, int]:
@@ -36,7 +54,9 @@ class SessionCommands(Commands):
                 session.become_ready(duration_ms=0, **ready_on)
             if session.socket_client != "standard":  # a standard client runs no browser: no slot
                 account.take_session_slot(session.public_id)
-            return session, self._save(account, session)
+            nid = self._save(account, session)
+            self._saved_session(deepcopy(session))  # the caller's copy is its own
+            return session, nid
 
         return self._retrying(command)
 
@@ -44,9 +64,11 @@ class SessionCommands(Commands):
         """Applies one recorded fact to a live session (ready, an action, a failure)."""
 
         def command() -> int:
-            session = self.get_session(uuid)
+            session = self._session_to_change(uuid)
             change(session)
-            return self._save(session)
+            nid = self._save(session)
+            self._saved_session(session)
+            return nid
 
         return self._retrying(command)
 
@@ -62,13 +84,15 @@ class SessionCommands(Commands):
             refused: dict[int, Exception] = {}
             for i, (uuid, change) in enumerate(changes):
                 try:
-                    session = self.get_session(uuid)
+                    session = self._session_to_change(uuid)
                     change(session)
                 except Exception as e:  # noqa: BLE001  (that change's own answer, handed back to it)
                     refused[i] = e
                     continue
                 sessions.append(session)
             nid = self._save(*sessions) if sessions else 0
+            for session in sessions:
+                self._saved_session(session)
             return [refused.get(i, nid) for i in range(len(changes))]
 
         return self._retrying(command)
@@ -83,6 +107,7 @@ class SessionCommands(Commands):
         """
 
         def command() -> tuple[int, Profile | None]:
+            self._written.pop(uuid, None)  # an end is rare: read from the store, whoever wrote last
             session = self.get_session(uuid)
             if not end(session):
                 return 0, None
