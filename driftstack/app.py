@@ -40,6 +40,7 @@ from .http.context import SERVICES, Services
 from .http.middleware import request_context
 from .inspection import SessionInspection
 from .key_usage import KeyUsage
+from .processes import Supervised, child_env, stop_with_parent
 from .profiles import ProfileService
 from .projections.accounts import AccountsReader
 from .projections.artifacts import ArtifactsReader
@@ -55,6 +56,7 @@ from .stopping import GracefulStop, StoppedAtOnce, StopSignals, exit_at_once
 from .store import Store, connect_asyncpg, open_store
 from .views import catch_up, keep_views, open_application, recorder_of
 from .webhooks.dispatcher import Dispatcher
+from .webhooks.drain import OutboxDrain
 from .webhooks.endpoints import WebhookService
 from .webhooks.records import WebhookRecords
 from .webhooks.secret_box import SecretBox
@@ -138,10 +140,7 @@ async def build_app(settings: Settings, store: Store | None = None) -> web.Appli
     await catch_up(views, await asyncio.to_thread(application.recorder.max_notification_id))
     records = WebhookRecords(pool, box)
     transport = Transport(timeout_s=settings.webhook_timeout_s, allow_private=settings.webhook_allow_private)
-    dispatcher = None
-    if settings.webhook_dispatch:
-        dispatcher = Dispatcher(records, transport, settings, store.asyncpg_dsn(), disabler(application))
-        await dispatcher.start()
+    dispatcher = await start_dispatcher(settings, store, records, transport, application)
 
     sockets = SocketSessions(session_service, settings)
     web_app = web.Application(middlewares=[request_context], client_max_size=1024 * 1024)
@@ -183,7 +182,7 @@ async def build_app(settings: Settings, store: Store | None = None) -> web.Appli
         session_service,
         records,
         views.webhook_outbox,
-        dispatcher,
+        OutboxDrain(records) if dispatcher is not None else None,
         settings.stop_drain_s,
         head=lambda: asyncio.to_thread(application.recorder.max_notification_id),
     )
@@ -214,6 +213,22 @@ async def build_app(settings: Settings, store: Store | None = None) -> web.Appli
     return web_app
 
 
+async def start_dispatcher(
+    settings: Settings, store: Store, records: WebhookRecords, transport: Transport, application: Driftstack
+) -> Dispatcher | Supervised | None:
+    """`serve`'s own webhook dispatcher, started where the settings say: a supervised `driftstack
+    webhooks dispatch` process, or a task of this process; None when this `serve` delivers none."""
+    if not settings.webhook_dispatch:
+        return None
+    dispatcher: Dispatcher | Supervised
+    if settings.workers == "process":
+        dispatcher = Supervised("dispatcher", ["webhooks", "dispatch"], child_env(settings, store))
+    else:
+        dispatcher = Dispatcher(records, transport, settings, store.asyncpg_dsn(), disabler(application))
+    await dispatcher.start()
+    return dispatcher
+
+
 def disabler(application: Driftstack) -> Callable[[UUID, str, str], Awaitable[None]]:
     """How a dispatcher disables an endpoint: through the application, so it is an audited event."""
 
@@ -236,6 +251,7 @@ async def _dispatch_until_stopped(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stopping.set)
+    stop_with_parent(lambda: loop.call_soon_threadsafe(stopping.set))  # when `serve` supervises it
     await dispatcher.start()
     try:
         await stopping.wait()
@@ -247,7 +263,8 @@ async def _dispatch_until_stopped(settings: Settings) -> None:
 
 
 def dispatch(settings: Settings) -> None:
-    """Only a webhook dispatcher (`driftstack webhooks dispatch`): more of them deliver side by side."""
+    """Only a webhook dispatcher (`driftstack webhooks dispatch`, the one `serve` supervises among them):
+    more of them deliver side by side."""
     asyncio.run(_dispatch_until_stopped(settings))
 
 

@@ -127,7 +127,7 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser(
         "project",
         help="keep the views (the read models built from the events) until stopped; `serve` runs this in a "
-        "process of its own (DRIFTSTACK_PROJECTOR=process)",
+        "process of its own (DRIFTSTACK_WORKERS=process)",
     )
 
     views = commands.add_parser("views", help="maintain the read models built from the events")

@@ -9,8 +9,13 @@ import os
 import signal
 import sys
 import threading
+import time
+from collections.abc import Callable
 
 import structlog
+
+from .settings import Settings
+from .store import Store
 
 log = structlog.get_logger()
 
@@ -80,17 +85,27 @@ class Supervised:
         log.info("process.stopped", process=self.name, exit_code=process.returncode)
 
 
-def stop_with_parent(stop: threading.Event, every_s: float = 0.5) -> None:
-    """In a child of `serve`: sets `stop` once the parent is gone (killed at once, say), so no child
-    outlives the service that started it."""
+def child_env(settings: Settings, store: Store) -> dict[str, str]:
+    """A child's environment: the service's own, and the store it opened (an embedded one's address
+    included), so the child opens exactly that store."""
+    env = dict(os.environ)
+    env["DRIFTSTACK_DATABASE_URL"] = store.url
+    env["DRIFTSTACK_SECRET_KEY"] = store.cipher_key
+    env["DRIFTSTACK_DATA_DIR"] = str(settings.data_dir)
+    return env
+
+
+def stop_with_parent(stop: Callable[[], object], every_s: float = 0.5) -> None:
+    """In a child of `serve`: calls `stop` (once, from a thread of its own) when the parent is gone
+    (killed at once, say), so no child outlives the service that started it."""
     parent = os.environ.get(PARENT_PID)
     if not parent:
         return
 
     def watch() -> None:
-        while not stop.wait(every_s):
-            if os.getppid() != int(parent):
-                log.warning("process.parent_gone", parent_pid=int(parent))
-                stop.set()
+        while os.getppid() == int(parent):
+            time.sleep(every_s)
+        log.warning("process.parent_gone", parent_pid=int(parent))
+        stop()
 
     threading.Thread(target=watch, name="parent-watch", daemon=True).start()

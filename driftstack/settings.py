@@ -115,9 +115,10 @@ class Settings:
     proxies: str | None = None
     webhook_allow_private: bool = False  # tests and private networks: deliver to non-public addresses
     webhook_dispatch: bool = True  # `serve` runs a dispatcher too
-    # Where the views are kept: "process", a `driftstack project` process `serve` supervises (off the
-    # HTTP process's interpreter); "thread", threads of the serving process (an embedded service, tests).
-    projector: str = "process"
+    # Where `serve`'s background work runs, the projector and the webhook dispatcher alike: "process",
+    # a `driftstack project` and a `driftstack webhooks dispatch` process it supervises (off the HTTP
+    # process's interpreter); "thread", the serving process itself (an embedded service, tests).
+    workers: str = "process"
     webhook_retry_schedule_s: tuple[float, ...] = WEBHOOK_RETRY_SCHEDULE_S
     webhook_timeout_s: float = 15.0
     webhook_lease_s: float = 60.0  # a claimed delivery not recorded by then is claimable again
@@ -167,7 +168,7 @@ class Settings:
             proxies=env.get("DRIFTSTACK_PROXIES") or None,
             webhook_allow_private=_flag(env, "DRIFTSTACK_WEBHOOK_ALLOW_PRIVATE"),
             webhook_dispatch=_flag(env, "DRIFTSTACK_WEBHOOK_DISPATCH", default=True),
-            projector=_choice(env, "DRIFTSTACK_PROJECTOR", ("process", "thread"), "process"),
+            workers=_choice(env, "DRIFTSTACK_WORKERS", ("process", "thread"), "process"),
             webhook_retry_schedule_s=_seconds_list(
                 env, "DRIFTSTACK_WEBHOOK_RETRY_SCHEDULE_S", WEBHOOK_RETRY_SCHEDULE_S
             ),

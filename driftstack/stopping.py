@@ -15,7 +15,7 @@ import structlog
 
 from .projections.progress import Progress
 from .sessions import SessionService
-from .webhooks.dispatcher import Dispatcher
+from .webhooks.drain import OutboxDrain
 from .webhooks.records import WebhookRecords
 
 log = structlog.get_logger()
@@ -28,8 +28,11 @@ class GracefulStop:
     """The steps of a stop, in order, and what is left of them at any moment.
 
     Sessions end first (each profile's browser state is written back in the same save), while the
-    dispatcher still runs; then the webhook outbox catches up with those ends and the dispatcher
-    delivers what they enqueued, for at most `drain_s`. Only then does anything close.
+    projector and the dispatcher still run, in processes of their own or in this one; then the webhook
+    outbox catches up with those ends, and the drain watches the outbox's rows until the dispatcher
+    has delivered what they enqueued, for at most `drain_s`. Only then does anything close (the
+    children last). Without a drain (this `serve` runs no dispatcher) the stop leaves the deliveries
+    in the outbox, to the dispatchers running elsewhere.
     """
 
     def __init__(
@@ -37,7 +40,7 @@ class GracefulStop:
         sessions: SessionService,
         records: WebhookRecords,
         outbox: Progress,
-        dispatcher: Dispatcher | None,
+        drain: OutboxDrain | None,
         drain_s: float,
         head: Callable[[], Awaitable[int | None]],
     ) -> None:
@@ -45,7 +48,7 @@ class GracefulStop:
         self._sessions = sessions
         self._records = records
         self._outbox = outbox
-        self._dispatcher = dispatcher
+        self._drain = drain
         self._drain_s = drain_s
         self._outbox_before: int | None = None  # the outbox's end when the stop began
         self._last_end = 0  # the notification id of the last session end the stop recorded
@@ -65,14 +68,14 @@ class GracefulStop:
             log.info("service.sessions_ended", count=live)
 
     async def deliver_webhooks(self) -> None:
-        """Waits for the outbox to hold the ends' deliveries, then lets the dispatcher send them."""
+        """Waits for the outbox to hold the ends' deliveries, then for the dispatcher to send them."""
         await self.end_sessions()
         if self._outbox_before is not None and self._drain_s > 0:
             self.step = "delivering webhooks"
-            await self._drain(self._outbox_before)
+            await self._wait_for_deliveries(self._outbox_before)
         self.step = "closing"
 
-    async def _drain(self, outbox_before: int) -> None:
+    async def _wait_for_deliveries(self, outbox_before: int) -> None:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self._drain_s
         # Every event stored so far, not only the stop's ends: a session destroyed just before the
@@ -85,7 +88,7 @@ class GracefulStop:
         if head and not await self._outbox.reached(head, timeout=self._drain_s):
             log.warning("webhooks.outbox_behind", position=self._outbox.position, head=head)
             return
-        if self._dispatcher is None:
+        if self._drain is None:
             return  # the outbox holds them; the dispatchers running elsewhere send them
         try:
             upto = await self._records.last_seq()
@@ -94,9 +97,9 @@ class GracefulStop:
             return
         if upto == outbox_before:
             return  # the stop's ends enqueued nothing (no endpoint wants them)
-        drained = await self._dispatcher.drain(outbox_before, upto, deadline - loop.time())
+        drained = await self._drain.until_delivered(outbox_before, upto, deadline - loop.time())
         if drained.pending is None:
-            return  # the dispatcher said why
+            return  # the drain said why
         if drained.pending:
             # Not lost: they are in the outbox, and the next dispatcher to run sends them.
             log.warning(
@@ -108,7 +111,7 @@ class GracefulStop:
     def left_to_do(self) -> dict[str, Any]:
         """What a stop at this moment would skip (a second signal logs it)."""
         live = self._sessions.live.all()
-        due = self._dispatcher.left_to_drain if self._dispatcher is not None else None
+        due = self._drain.left_to_drain if self._drain is not None else None
         return {
             "step": self.step,
             "sessions_not_ended": [s.public_id for s in live],

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import threading
 from dataclasses import dataclass
@@ -14,7 +13,7 @@ import structlog
 from eventsourcing.postgres import PostgresApplicationRecorder
 
 from .application import Driftstack
-from .processes import Supervised, stop_with_parent
+from .processes import Supervised, child_env, stop_with_parent
 from .projections.accounts import AccountsProjection, AccountsView
 from .projections.audit import AuditLogProjection, AuditLogView
 from .projections.profiles import ProfilesProjection, ProfilesView
@@ -94,7 +93,7 @@ async def keep_views(settings: Settings, store: Store, box: SecretBox) -> KeptVi
     """Starts the views as the settings say: threads here, or a projector process this one follows."""
     env = store.eventsourcing_env(pool_size=settings.pool_size)
     found = build_projections(env, box, settings.store_wait_s)
-    if settings.projector == "thread":
+    if settings.workers == "thread":
         await asyncio.to_thread(_start_here, store, found)
         kept = KeptViews(
             Views(
@@ -116,7 +115,7 @@ async def keep_views(settings: Settings, store: Store, box: SecretBox) -> KeptVi
         await asyncio.to_thread(_create_tables, store, found)
         published = PublishedProgress(store.asyncpg_dsn(), [p.name for p in found.all()])
         await published.start()
-        child = Supervised("projector", ["project"], _child_env(settings, store))
+        child = Supervised("projector", ["project"], child_env(settings, store))
         await child.start()
 
         async def stop() -> None:
@@ -135,16 +134,6 @@ async def keep_views(settings: Settings, store: Store, box: SecretBox) -> KeptVi
             stop,
         )
     return kept
-
-
-def _child_env(settings: Settings, store: Store) -> dict[str, str]:
-    """The projector's environment: the service's own, and the store it opened (an embedded one's
-    address included), so the child opens exactly that store."""
-    env = dict(os.environ)
-    env["DRIFTSTACK_DATABASE_URL"] = store.url
-    env["DRIFTSTACK_SECRET_KEY"] = store.cipher_key
-    env["DRIFTSTACK_DATA_DIR"] = str(settings.data_dir)
-    return env
 
 
 def _start_here(store: Store, found: Projections) -> None:
@@ -196,7 +185,7 @@ def project(settings: Settings) -> int:
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
-    stop_with_parent(stop)
+    stop_with_parent(stop.set)
     _start_here(store, found)
     log.debug("projector.started", views=[p.name for p in found.all()])  # before `serve` says it listens
     stop.wait()

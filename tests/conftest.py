@@ -87,9 +87,9 @@ def settings(database_url: str, tmp_path: Any, site: str, engine: str) -> Settin
         node_id=f"test-{secrets.token_hex(4)}",
         log_json=True,
         action_timeout_ms=10_000,
-        # The views in threads of the test's own service; a real `serve` (the `servers` fixture, the fuzz
-        # run) keeps them in a projector process of its own.
-        projector="thread",
+        # The views and the webhook dispatcher in the test's own service; a real `serve` (the `servers`
+        # fixture, the fuzz run) runs each in a process of its own.
+        workers="thread",
     )
 
 

@@ -1,8 +1,10 @@
 """The dispatcher: claims due deliveries, signs and POSTs them, records each attempt, retries on a schedule.
 
-Any number of dispatchers (threads of `serve`, or `driftstack webhooks dispatch` processes) share
-the outbox: a claim is a lease, so a dispatcher that dies mid-delivery only delays its rows until
-the lease runs out, and another dispatcher sends them (at least once; `webhook-id` stays the same).
+Any number of dispatchers (`driftstack webhooks dispatch` processes, the one each `serve` supervises
+among them, or a task of `serve` itself with DRIFTSTACK_WORKERS=thread) share the outbox: a claim is a
+lease, so a dispatcher that dies mid-delivery only delays its rows until the lease runs out, and
+another dispatcher sends them (at least once; `webhook-id` stays the same). A stopping `serve` waits
+for its last deliveries through the outbox's rows (`drain.py`), whichever dispatcher sends them.
 """
 
 from __future__ import annotations
@@ -12,7 +14,6 @@ import contextlib
 import os
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -30,19 +31,6 @@ from .transport import Outcome, Transport
 log = structlog.get_logger()
 
 Disable = Callable[[UUID, str, str], Awaitable[None]]
-
-# While draining, how often to look again when no attempt of this dispatcher says something changed
-# (another dispatcher may be sending the rows).
-_DRAIN_RECHECK_S = 0.5
-
-
-@dataclass(frozen=True)
-class Drained:
-    """What a drain left: deliveries still pending (`due`: of them, those due before it ended);
-    None when the store could not say."""
-
-    pending: int | None
-    due: int | None
 
 
 class Dispatcher:
@@ -63,8 +51,6 @@ class Dispatcher:
         # A lease shorter than a request could hand a row to a second dispatcher mid-attempt.
         self._lease_s = max(settings.webhook_lease_s, settings.webhook_timeout_s + 5)
         self._wake = asyncio.Event()
-        self._attempted = asyncio.Event()  # set after each recorded attempt: a drain looks again
-        self.left_to_drain: int | None = None  # while draining: deliveries still due before its end
         self._in_flight: set[asyncio.Task[None]] = set()
         self._listener: asyncpg.Connection | None = None
         self._loop: asyncio.Task[None] | None = None
@@ -85,32 +71,6 @@ class Dispatcher:
             await asyncio.wait(self._in_flight, timeout=5)
         if self._listener is not None and not self._listener.is_closed():
             await self._listener.close()
-
-    async def drain(self, after_seq: int, upto_seq: int, seconds: float) -> Drained:
-        """Keeps delivering until no delivery enqueued in (`after_seq`, `upto_seq`] is due before
-        `seconds` have passed, or they have passed: a stopping service's last webhooks go out
-        before it exits, and one that keeps failing does not hold the stop beyond its bound."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + seconds
-        due = 0
-        try:
-            while True:
-                self._attempted.clear()
-                due = await self._records.pending_between(after_seq, upto_seq, deadline - loop.time())
-                if self.left_to_drain is None and due:
-                    log.info("webhooks.draining", dispatcher=self.name, due=due, seconds=round(seconds, 1))
-                self.left_to_drain = due
-                remaining = deadline - loop.time()
-                if due == 0 or remaining <= 0:
-                    break
-                self._wake.set()  # claim what is due now, not at the next poll
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._attempted.wait(), min(remaining, _DRAIN_RECHECK_S))
-            pending = await self._records.pending_between(after_seq, upto_seq)
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as e:
-            log.warning("webhooks.drain_failed", dispatcher=self.name, error=str(e))
-            return Drained(pending=None, due=None)
-        return Drained(pending=pending, due=due)
 
     async def run_forever(self) -> None:
         await self.start()
@@ -194,7 +154,6 @@ class Dispatcher:
                 status=recorded.status,
                 retry_in_s=retry_in,
             )
-            self._attempted.set()
             if outcome.status == 410:
                 await self._disable(claimed.endpoint_id, "gone", "the endpoint answered 410 Gone")
             elif recorded.failing_too_long:

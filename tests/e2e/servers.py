@@ -61,9 +61,16 @@ class ServerProcess:
         return alive
 
     def crash(self) -> None:
-        """SIGKILL the server and everything it started, as a power cut would."""
+        """SIGKILL the server and everything it started, as a power cut would: its group, and the
+        projector and dispatcher it supervises (each in a session of its own)."""
+        children: list[psutil.Process] = []
+        with contextlib.suppress(psutil.Error):
+            children = psutil.Process(self.process.pid).children()
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self.process.pid, signal.SIGKILL)
+        for child in children:
+            with contextlib.suppress(psutil.Error):
+                child.kill()
         self.process.wait(timeout=10)
 
     def stop(self, timeout: float = 20.0) -> int | None:
