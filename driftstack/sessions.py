@@ -349,7 +349,7 @@ class SessionService:
             if live.page is not None:
                 live.page.follow_console(None)
                 live.page.follow_network(None)
-                await live.page.close()
+                await self._driver.closing.close(live.page)
             self.logs.forget(uuid)
         return nid
 

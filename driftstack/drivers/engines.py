@@ -15,6 +15,7 @@ from typing import Any
 from driftstack.domain.archetypes import Archetype
 from driftstack.domain.errors import ValidationFailed
 from driftstack.drivers.base import Driver, DriverUnavailable, Page
+from driftstack.drivers.closing import Closing
 from driftstack.drivers.quiet import Quiet
 
 ENGINES = ("webkit", "chromium", "firefox")
@@ -33,6 +34,8 @@ class Engines:
         self._default = default
         # Actions mark their browser work here; the warm pool refills only when none is under way.
         self.quiet = quiet or Quiet()
+        # Ended sessions' pages close when no action is under way.
+        self.closing = Closing(self.quiet)
         self._build = build
         self._installed = installed
         self._others: dict[str, Driver] = {}
@@ -119,6 +122,7 @@ class Engines:
         return self._default.take_opened(archetype, on_crash=on_crash)
 
     async def stop(self) -> None:
+        await self.closing.now()
         drivers = [self._default, *self._others.values()]
         await asyncio.gather(*(driver.stop() for driver in drivers), return_exceptions=True)
 
