@@ -6,11 +6,14 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import dataclasses
 import os
 import secrets
+import subprocess
+import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import psycopg
@@ -19,18 +22,24 @@ from harness import Figure, Report, bench_environment, client, finish, percentil
 from driftstack.application import Driftstack
 from driftstack.domain.archetypes import resolve
 from driftstack.domain.session import Session
+from driftstack.projections.accounts import AccountsProjection
+from driftstack.projections.audit import AuditLogProjection
+from driftstack.projections.profiles import ProfilesProjection
 from driftstack.projections.progress import Progress
-from driftstack.projections.runner import SupervisedProjection
-from driftstack.projections.sessions import SessionsProjection, SessionsView
+from driftstack.projections.published import PublishedProgress
+from driftstack.projections.sessions import SessionsProjection
 from driftstack.settings import Settings
 from driftstack.store import open_store
+from driftstack.webhooks.outbox import WebhookOutboxProjection
 
 # Sessions each writer takes through a whole life (10 events each, see `lifecycle`).
 SESSIONS = int(os.environ.get("BENCH_SESSIONS", "300"))
 THREADS = int(os.environ.get("BENCH_THREADS", "4"))
-# One session life every PACE_S: a service at ordinary load, far below what the store can take.
-PACED_SESSIONS = int(os.environ.get("BENCH_PACED_SESSIONS", "60"))
-PACE_S = float(os.environ.get("BENCH_PACE_S", "0.05"))
+# PACED_WRITERS threads each starting one session life every PACE_S: 500 events/s, issue 16's load
+# for the view lag target.
+PACED_WRITERS = 2
+PACED_SESSIONS = int(os.environ.get("BENCH_PACED_SESSIONS", "100"))
+PACE_S = float(os.environ.get("BENCH_PACE_S", "0.04"))
 BULK_SESSIONS = int(os.environ.get("BENCH_BULK_SESSIONS", "5000"))
 BULK_BATCH = 100
 RYW_ROUNDS = int(os.environ.get("BENCH_RYW_ROUNDS", "200"))
@@ -41,24 +50,65 @@ LAG_TIMEOUT_S = 60.0
 Saved = Callable[[int, float], None]  # (notification id, perf_counter when the save returned)
 
 
-@contextlib.contextmanager
-def application(database_url: str, workdir: Path) -> Iterator[tuple[Driftstack, SupervisedProjection]]:
-    """The application and the sessions view's projection, built as the service builds them."""
+# Every view `serve` keeps, by name.
+VIEWS = [
+    p.name
+    for p in (
+        SessionsProjection,
+        AuditLogProjection,
+        AccountsProjection,
+        WebhookOutboxProjection,
+        ProfilesProjection,
+    )
+]
+
+
+@dataclasses.dataclass
+class Kept:
+    """The application, and the progress of every view, kept as `serve` keeps them."""
+
+    app: Driftstack
+    progress: dict[str, Progress]
+
+    @property
+    def sessions_view(self) -> Progress:
+        return self.progress[SessionsProjection.name]
+
+    async def caught_up(self) -> None:
+        """Once every view holds every event stored so far: the next run starts with the projector idle."""
+        head = await asyncio.to_thread(self.app.recorder.max_notification_id) or 0
+        for progress in self.progress.values():
+            if not await progress.reached(head, timeout=LAG_TIMEOUT_S):
+                raise RuntimeError(f"view {progress.name} did not reach {head} in {LAG_TIMEOUT_S:g} s")
+
+
+@contextlib.asynccontextmanager
+async def application(database_url: str, workdir: Path) -> AsyncIterator[Kept]:
+    """The application, and the views kept as `serve` keeps them: every view in a `driftstack project`
+    process, followed through PostgreSQL's notifications."""
     settings = Settings(
         database_url=database_url,
         data_dir=workdir,
         secret_key=base64.b64encode(secrets.token_bytes(32)).decode(),
     )
     store = open_store(settings)
-    env = store.eventsourcing_env(pool_size=settings.pool_size)
-    app = Driftstack(env)
-    projection_env = {**env, "POSTGRES_POOL_SIZE": "1", "POSTGRES_MAX_OVERFLOW": "1"}
-    view = SupervisedProjection(SessionsProjection, SessionsView, Driftstack, projection_env)
-    view.start()
+    app = Driftstack(store.eventsourcing_env(pool_size=settings.pool_size))
+    follower = PublishedProgress(store.asyncpg_dsn(), VIEWS)
+    await follower.start()
+    env = {
+        **os.environ,
+        "DRIFTSTACK_DATABASE_URL": store.url,
+        "DRIFTSTACK_SECRET_KEY": store.cipher_key,
+        "DRIFTSTACK_DATA_DIR": str(workdir),
+        "DRIFTSTACK_LOG_LEVEL": "warning",
+    }
+    projector = subprocess.Popen([sys.executable, "-m", "driftstack.cli", "project"], env=env)
     try:
-        yield app, view
+        yield Kept(app, follower.progress)
     finally:
-        view.stop()
+        projector.terminate()
+        await asyncio.to_thread(projector.wait, 30)
+        await follower.stop()
         app.close()
 
 
@@ -97,9 +147,9 @@ def lifecycle(app: Driftstack, account_id: str, key_id: str, saved: Saved) -> No
 class LagWatch:
     """Per event: save returned → the sessions view's progress reached its notification id.
 
-    Progress is advanced by the projection thread after the view's transaction commits, and it
-    is what the service's reads wait on; so this is the lag a reader in the service sees,
-    including waking the event loop.
+    Progress is advanced when the projector process's announcement of the view's commit arrives
+    (a NOTIFY sent in the view's transaction), and it is what the service's reads wait on; so this
+    is the lag a reader in the service sees, including waking the event loop.
     """
 
     def __init__(self, progress: Progress, loop: asyncio.AbstractEventLoop) -> None:
@@ -124,10 +174,13 @@ class LagWatch:
 
 
 async def appending(
-    app: Driftstack, view: SupervisedProjection, writers: list[tuple[str, str]], sessions: int, pace_s: float
+    kept: Kept, writers: list[tuple[str, str]], sessions: int, pace_s: float
 ) -> tuple[float, list[float]]:
-    """(events per second, lags in ms) of `sessions` lives per writer thread, one per account."""
-    watch = LagWatch(view.progress, asyncio.get_running_loop())
+    """(events per second, lags in ms) of `sessions` lives per writer thread, one per account, begun
+    once the views have caught up with the run before."""
+    await kept.caught_up()
+    app = kept.app
+    watch = LagWatch(kept.sessions_view, asyncio.get_running_loop())
 
     def write(account_id: str, key_id: str) -> None:
         for _ in range(sessions):
@@ -210,12 +263,13 @@ def commit_floor(database_url: str, rounds: int = 300) -> list[float]:
 async def store_figures(report: Report) -> None:
     async with bench_environment() as (database_url, workdir):
         floor = await asyncio.to_thread(commit_floor, database_url)
-        with application(database_url, workdir) as (app, view):
+        async with application(database_url, workdir) as kept:
+            app = kept.app
             accounts = [await asyncio.to_thread(writer, app) for _ in range(THREADS)]
-            await appending(app, view, accounts[:1], 10, 0)  # warm-up: connections, caches
-            one_rate, one_lags = await appending(app, view, accounts[:1], SESSIONS, 0)
-            many_rate, many_lags = await appending(app, view, accounts, SESSIONS // THREADS, 0)
-            _, paced_lags = await appending(app, view, accounts[:1], PACED_SESSIONS, PACE_S)
+            await appending(kept, accounts[:1], 10, 0)  # warm-up: connections, caches
+            one_rate, one_lags = await appending(kept, accounts[:1], SESSIONS, 0)
+            many_rate, many_lags = await appending(kept, accounts, SESSIONS // THREADS, 0)
+            paced_rate, paced_lags = await appending(kept, accounts[:PACED_WRITERS], PACED_SESSIONS, PACE_S)
             wrong = await asyncio.to_thread(sessions_shown_wrong, database_url)
             bulk_rate = await asyncio.to_thread(bulk, app, *accounts[0])
     report.add(Figure.of("PostgreSQL alone: one-row INSERT + COMMIT", floor))
@@ -230,9 +284,15 @@ async def store_figures(report: Report) -> None:
             "sessions the view shows wrong (an event missed)", "sessions", wrong, target="0", met=wrong == 0
         )
     )
-    paced = PACED_SESSIONS * EVENTS_PER_SESSION / (PACED_SESSIONS * PACE_S)
+    report.add(
+        Figure.of(
+            f"view lag at {paced_rate:.0f} events/s (paced)",
+            paced_lags,
+            target="p99 ≤ 30 ms",
+            met=percentile(paced_lags, 99) <= 30,
+        )
+    )
     for name, lags in (
-        (f"view lag at ~{paced:.0f} events/s (ordinary load)", paced_lags),
         ("view lag under 1 thread appending flat out", one_lags),
         (f"view lag under {THREADS} threads appending flat out", many_lags),
     ):
@@ -247,9 +307,9 @@ async def store_figures(report: Report) -> None:
     )
     report.note(
         "View lag: per stored event, from the save returning its notification id to the sessions "
-        "view's progress reaching it (signalled after the view's transaction commits; it is what "
-        "the service's reads wait on), awaited on an event loop in the same process. Only the "
-        "sessions view runs here; the service runs four more projections on the same events."
+        "view's progress reaching it, as `serve` follows it: every view runs in a `driftstack project` "
+        "process and announces each commit with a NOTIFY, heard on an event loop in this process. "
+        f"The paced run is {PACED_WRITERS} writers each starting one session life every {PACE_S * 1000:g} ms."
     )
 
 
