@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from functools import singledispatchmethod
 from typing import Any
 from uuid import UUID, uuid5
@@ -99,9 +100,18 @@ class AuditLogView(View):
     )
 
 
+# Owners remembered in memory: a resource's owner never changes, and asking the view for it made
+# every event of a session wait for a round trip inside its run.
+_OWNERS_KEPT = 10_000
+
+
 class AuditLogProjection(ViewProjection[AuditLogView]):
     name = "audit_log"
     handled_by_default = tuple(ACTIONS)
+
+    def __init__(self, view: AuditLogView) -> None:
+        super().__init__(view)
+        self._owners: OrderedDict[str, str] = OrderedDict()
 
     @singledispatchmethod
     def process_event(self, domain_event: Any, tracking: Tracking) -> None:
@@ -135,8 +145,7 @@ class AuditLogProjection(ViewProjection[AuditLogView]):
 
         self.apply(tracking, write)
 
-    @staticmethod
-    def _owner(curs: Cursor[DictRow], event: Any, resource_type: str, resource_id: str) -> str:
+    def _owner(self, curs: Cursor[DictRow], event: Any, resource_type: str, resource_id: str) -> str:
         if resource_type == "account":
             return resource_id
         owner = getattr(event, "account_id", None)
@@ -144,12 +153,24 @@ class AuditLogProjection(ViewProjection[AuditLogView]):
             curs.execute(
                 "INSERT INTO audit_owners VALUES (%s, %s) ON CONFLICT DO NOTHING", (resource_id, owner)
             )
+            self._remember(resource_id, str(owner))
             return str(owner)
+        if resource_id in self._owners:
+            self._owners.move_to_end(resource_id)
+            return self._owners[resource_id]
         curs.execute("SELECT account_id FROM audit_owners WHERE resource_id = %s", (resource_id,))
         row = curs.fetchone()
         if row is None:
             raise LookupError(f"audit log: no owner known for {resource_id}")
+        self._remember(resource_id, str(row["account_id"]))
         return str(row["account_id"])
+
+    def _remember(self, resource_id: str, owner: str) -> None:
+        # Even from a run that does not commit: the owner is the event's own fact, true either way.
+        self._owners[resource_id] = owner
+        self._owners.move_to_end(resource_id)
+        if len(self._owners) > _OWNERS_KEPT:
+            self._owners.popitem(last=False)
 
 
 class AuditLogReader:

@@ -124,11 +124,15 @@ class WebhookOutboxProjection(ViewProjection[WebhookOutboxView]):
         event_type = SESSION_TYPES.get(type(domain_event))
 
         def write(curs: Cursor[DictRow]) -> None:
+            if event_type is None:
+                # An action: no message, so no need to read the document back (a round trip a run
+                # waits for); the session's next message carries what it changed.
+                write_patch(curs, "webhook_sessions", domain_event, patch, returning=False)
+                return
             doc = write_patch(curs, "webhook_sessions", domain_event, patch)
             if doc is None:
                 return
-            if event_type is not None:
-                self._enqueue(curs, domain_event, event_type, doc["account_id"], doc)
+            self._enqueue(curs, domain_event, event_type, doc["account_id"], doc)
             if doc["status"] in ("destroyed", "errored"):
                 curs.execute("DELETE FROM webhook_sessions WHERE id = %s", (domain_event.originator_id,))
 
