@@ -37,7 +37,9 @@ class GroupCommit:
 
     async def _commit(self) -> None:
         while self._waiting:
-            batch, seen, left = [], set(), []
+            batch: list[tuple[UUID, Change, asyncio.Future[int]]] = []
+            left: list[tuple[UUID, Change, asyncio.Future[int]]] = []
+            seen: set[UUID] = set()
             for item in self._waiting:
                 # One event per session a batch: a second one of the same session waits for the next.
                 if item[0] in seen or len(batch) >= MAX_BATCH:

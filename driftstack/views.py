@@ -19,7 +19,7 @@ from .projections.audit import AuditLogProjection, AuditLogView
 from .projections.profiles import ProfilesProjection, ProfilesView
 from .projections.progress import Progress
 from .projections.published import PublishedProgress
-from .projections.runner import SupervisedProjection
+from .projections.runner import Projector, SupervisedProjection
 from .projections.sessions import SessionsProjection, SessionsView
 from .settings import Settings
 from .store import Store, open_store, reconnect_quickly, schema_lock
@@ -35,7 +35,7 @@ _CATCH_UP_LIMIT_S = 600.0
 
 @dataclass
 class Projections:
-    """The five projections, each in a thread of its own once started."""
+    """The five projections; one Projector thread steps them once started."""
 
     sessions: SupervisedProjection
     audit: SupervisedProjection
@@ -94,7 +94,7 @@ async def keep_views(settings: Settings, store: Store, box: SecretBox) -> KeptVi
     env = store.eventsourcing_env(pool_size=settings.pool_size)
     found = build_projections(env, box, settings.store_wait_s)
     if settings.workers == "thread":
-        await asyncio.to_thread(_start_here, store, found)
+        projector = await asyncio.to_thread(_start_here, store, found)
         kept = KeptViews(
             Views(
                 *(
@@ -108,7 +108,7 @@ async def keep_views(settings: Settings, store: Store, box: SecretBox) -> KeptVi
                     )
                 )
             ),
-            lambda: asyncio.to_thread(_stop_here, found),
+            lambda: asyncio.to_thread(projector.stop),
         )
     else:
         # Created here too, so reads find the tables before the projector's first run.
@@ -136,21 +136,17 @@ async def keep_views(settings: Settings, store: Store, box: SecretBox) -> KeptVi
     return kept
 
 
-def _start_here(store: Store, found: Projections) -> None:
+def _start_here(store: Store, found: Projections) -> Projector:
+    projector = Projector(found.all())
     with schema_lock(store):
-        for projection in found.all():
-            projection.start()
+        projector.start()
+    return projector
 
 
 def _create_tables(store: Store, found: Projections) -> None:
     with schema_lock(store):
         for projection in found.all():
             projection.create_tables()
-
-
-def _stop_here(found: Projections) -> None:
-    for projection in found.all():
-        projection.stop()
 
 
 async def catch_up(views: Views, head: int | None) -> None:
@@ -186,10 +182,10 @@ def project(settings: Settings) -> int:
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
     stop_with_parent(stop.set)
-    _start_here(store, found)
+    projector = _start_here(store, found)
     log.debug("projector.started", views=[p.name for p in found.all()])  # before `serve` says it listens
     stop.wait()
-    _stop_here(found)
+    projector.stop()
     log.info("projector.stopped")
     return 0
 

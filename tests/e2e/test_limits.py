@@ -65,12 +65,18 @@ async def test_two_processes_racing_for_the_last_slot_admit_exactly_one(
 
     await destroy_all(on_first, [held["id"]])
 
+    seen: list[tuple[str, str]] = []
+
     async def all_destroyed() -> bool:
         # The other node's view catches up with what this node wrote.
         _, listed, _ = await on_second.get("/v1/sessions?limit=100")
-        return [s["status"] for s in listed["data"]] == ["destroyed"] * 11
+        seen[:] = [(s["id"], s["status"]) for s in listed["data"]]
+        return [status for _, status in seen] == ["destroyed"] * 11
 
-    await poll(all_destroyed, deadline_s=10, what="11 destroyed sessions seen from both nodes")
+    try:
+        await poll(all_destroyed, deadline_s=10, what="11 destroyed sessions seen from both nodes")
+    except AssertionError as e:
+        raise AssertionError(f"{e}; node-b lists {seen}") from None
 
 
 async def test_concurrent_creates_on_one_server_admit_exactly_the_cap(driftstack: Harness) -> None:
