@@ -18,8 +18,9 @@ from .projections.accounts import AccountsProjection, AccountsView
 from .projections.audit import AuditLogProjection, AuditLogView
 from .projections.profiles import ProfilesProjection, ProfilesView
 from .projections.progress import Progress
+from .projections.projector import Projector
 from .projections.published import PublishedProgress
-from .projections.runner import Projector, SupervisedProjection
+from .projections.runner import SupervisedProjection
 from .projections.sessions import SessionsProjection, SessionsView
 from .settings import Settings
 from .store import Store, open_store, reconnect_quickly, schema_lock
