@@ -241,7 +241,7 @@ def disabler(application: Driftstack) -> Callable[[UUID, str, str], Awaitable[No
 
 async def _dispatch_until_stopped(settings: Settings) -> None:
     store = await asyncio.to_thread(open_store, settings)
-    application = await asyncio.to_thread(Driftstack, store.eventsourcing_env(pool_size=1))
+    application = await asyncio.to_thread(open_application, store, settings)
     pool = await create_pool(store, min_size=1, max_size=4)
     records = WebhookRecords(pool, SecretBox.from_service_key(store.cipher_key))
     await records.ensure_tables()

@@ -20,7 +20,7 @@ from .domain.tiers import TIERS
 from .drivers.base import Driver
 from .projections.accounts import last_accounts_event, stored_key_document, view_holds
 from .settings import Settings
-from .store import NoStore, Store, open_store
+from .store import NoStore, Store, open_store, schema_lock
 
 # How long `keys revoke` waits for a running service to refuse the key before saying it has not yet.
 REVOKE_WAIT_S = 5.0
@@ -28,7 +28,8 @@ REVOKE_WAIT_S = 5.0
 
 def _with_application(settings: Settings, command: Callable[[Driftstack], dict[str, Any]]) -> int:
     store = open_store(settings)
-    app = Driftstack(store.eventsourcing_env(pool_size=1))
+    with schema_lock(store):  # its tables, created beside a starting service's without a DDL race
+        app = Driftstack(store.eventsourcing_env(pool_size=1))
     try:
         print(json.dumps(command(app), indent=2))
         return 0

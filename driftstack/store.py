@@ -35,7 +35,7 @@ RECONNECT_WINDOW_S = 1.0
 # libpq's own bound on opening one connection (a store that drops packets rather than refusing).
 CONNECT_TIMEOUT_S = 2
 # Held while tables are created: see `schema_lock`.
-_SCHEMA_LOCK = "driftstack.schema"
+SCHEMA_LOCK = "driftstack.schema"
 # Server codes saying it cannot serve a connection now: shutting down or starting (57P0x), or
 # out of connections (53300). Connection failures themselves are class 08.
 _CANNOT_SERVE = {"57P01", "57P02", "57P03", "53300"}
@@ -187,7 +187,7 @@ def schema_lock(store: Store) -> Iterator[None]:
         autocommit=True,
         connect_timeout=CONNECT_TIMEOUT_S,
     ) as conn:
-        conn.execute("SELECT pg_advisory_lock(hashtext(%s))", (_SCHEMA_LOCK,))
+        conn.execute("SELECT pg_advisory_lock(hashtext(%s))", (SCHEMA_LOCK,))
         yield  # released when the connection closes
 
 

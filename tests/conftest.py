@@ -19,6 +19,7 @@ from aiohttp import web
 from driftstack.app import build_app
 from driftstack.application import Driftstack
 from driftstack.drivers import SYSTEM_CHROMIUMS
+from driftstack.http.context import SERVICES
 from driftstack.settings import Settings
 from driftstack.store import Store
 
@@ -170,7 +171,12 @@ class Harness:
         return f"acc_{account.id}"
 
     async def key(self, account_id: str, scopes: str = "read,write") -> str:
-        _, plaintext, _ = await asyncio.to_thread(self.application.issue_key, account_id, scopes.split(","))
+        """A key the operator issued (beside the service, as the CLI does), once the service's accounts
+        view holds it: a read of the service waits only for the service's own writes."""
+        _, plaintext, nid = await asyncio.to_thread(self.application.issue_key, account_id, scopes.split(","))
+        assert await self.web_app[SERVICES].keys.view_progress.reached(nid, 10), (
+            "the key never reached the view"
+        )
         return plaintext
 
     async def client(self, tier: str = "api_starter", scopes: str = "read,write", **caps: Any) -> Api:

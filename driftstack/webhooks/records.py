@@ -15,6 +15,7 @@ from ..domain import ids
 from ..domain.errors import Conflict
 from ..domain.webhook_endpoint import SigningKey
 from ..projections.keyset import newest_first
+from ..store import SCHEMA_LOCK
 from .outbox import CHANNEL, WebhookOutboxView, open_keys
 from .secret_box import SecretBox
 from .transport import Outcome
@@ -166,12 +167,14 @@ class WebhookRecords:
     async def ensure_tables(self) -> None:
         """The outbox's tables, for a dispatcher that starts before any `serve` has created them."""
         async with self._pool.acquire() as conn:
-            await conn.execute("SELECT pg_advisory_lock(hashtext('driftstack_webhook_outbox_ddl'))")
+            # The store's one schema lock: DDL of any process at the same moment fails with `tuple
+            # concurrently updated` (a dispatcher starts beside its `serve` and the operator's commands).
+            await conn.execute("SELECT pg_advisory_lock(hashtext($1))", SCHEMA_LOCK)
             try:
                 for statement in WebhookOutboxView.ddl:
                     await conn.execute(statement)
             finally:
-                await conn.execute("SELECT pg_advisory_unlock(hashtext('driftstack_webhook_outbox_ddl'))")
+                await conn.execute("SELECT pg_advisory_unlock(hashtext($1))", SCHEMA_LOCK)
 
     # Endpoints
 
