@@ -11,10 +11,10 @@ from uuid import UUID
 import pytest
 
 from driftstack.application import Driftstack
-from driftstack.domain.archetypes import resolve
 from driftstack.domain.errors import SessionGone
 from driftstack.domain.session import Session
 from driftstack.store import Store
+from tests.integration.conftest import a_session
 
 
 @pytest.fixture
@@ -30,19 +30,9 @@ def two_nodes(database_url: str) -> Iterator[tuple[Driftstack, Driftstack]]:
 def a_live_session(app: Driftstack) -> tuple[UUID, str]:
     account = app.create_account("acme", "api_builder", None, None)
     key, _, _ = app.issue_key(f"acc_{account.id}", ["read", "write"])
-    session, _ = app.create_session(
-        f"acc_{account.id}",
-        api_key_id=f"key_{key.id}",
-        archetype=resolve("default").slug,
-        purpose="production_customer",
-        label=None,
-        metadata=None,
-        behavioral_profile=None,
-        profile_id=None,
-        node="a",
-    )
-    app.update_session(session.id, lambda s: s.become_ready("webkit", 10))
-    return session.id, f"key_{key.id}"
+    uuid = a_session(app, f"acc_{account.id}", f"key_{key.id}")
+    app.update_session(uuid, lambda s: s.become_ready("webkit", 10))
+    return uuid, f"key_{key.id}"
 
 
 def navigated(key_id: str, n: int) -> Callable[[Session], None]:

@@ -15,10 +15,10 @@ import psycopg
 import pytest
 
 from driftstack.application import Driftstack
-from driftstack.domain.archetypes import resolve
 from driftstack.projections.runner import SupervisedProjection
 from driftstack.projections.sessions import SessionsProjection, SessionsView
 from driftstack.store import Store
+from tests.integration.conftest import a_session
 
 
 @pytest.fixture
@@ -44,21 +44,6 @@ def two_projectors(env: dict[str, str]) -> Iterator[tuple[SupervisedProjection, 
         projector.close()
 
 
-def created(app: Driftstack, account_id: str, key_id: str) -> UUID:
-    session, _ = app.create_session(
-        account_id,
-        api_key_id=key_id,
-        archetype=resolve("default").slug,
-        purpose="production_customer",
-        label=None,
-        metadata=None,
-        behavioral_profile=None,
-        profile_id=None,
-        node="a",
-    )
-    return session.id
-
-
 def head(app: Driftstack) -> int:
     return app.recorder.max_notification_id() or 0
 
@@ -77,14 +62,14 @@ def test_events_read_by_a_projector_that_lost_the_race_are_applied_by_one_of_the
     account = app.create_account("acme", "enterprise", None, None)
     key, _, _ = app.issue_key(f"acc_{account.id}", ["read", "write"])
     account_id, key_id = f"acc_{account.id}", f"key_{key.id}"
-    sessions = [created(app, account_id, key_id)]
+    sessions = [a_session(app, account_id, key_id)]
     a.step(head(app))
     b.step(head(app))
 
     # A reads the next session's Created and is held before applying it; another session is created;
     # B reads both, and A commits its one just before B applies: B finds the view moved on, to a
     # position short of what B read.
-    sessions.append(created(app, account_id, key_id))
+    sessions.append(a_session(app, account_id, key_id))
     a_read, a_go = threading.Event(), threading.Event()
     apply_a, apply_b = a._apply, b._apply
 
@@ -97,7 +82,7 @@ def test_events_read_by_a_projector_that_lost_the_race_are_applied_by_one_of_the
     a_steps = threading.Thread(target=a.step, args=(head(app),))
     a_steps.start()
     assert a_read.wait(10)
-    sessions.append(created(app, account_id, key_id))
+    sessions.append(a_session(app, account_id, key_id))
 
     def a_commits_first(*args: Any) -> int:
         a_go.set()
@@ -109,7 +94,7 @@ def test_events_read_by_a_projector_that_lost_the_race_are_applied_by_one_of_the
     a._apply, b._apply = apply_a, apply_b  # type: ignore[method-assign]
 
     # More comes; each projector steps until it has read everything.
-    sessions.append(created(app, account_id, key_id))
+    sessions.append(a_session(app, account_id, key_id))
     for projector in (b, a, b):
         while projector.step(head(app)):
             pass
